@@ -1,0 +1,90 @@
+namespace UklLink.Diagnostics;
+
+/// <summary>
+/// Every rule ukl-link reports. Ids are stable: never renumber or reuse, only add. docs/rules.md describes each one.
+/// </summary>
+public static class Rules
+{
+    public static readonly Rule AddressCannotReachKernel = new(
+        "UKL001", "absolute-relocation-out-of-kernel-range", Severity.Error,
+        "A relocation in allocated code or data stores an absolute address in a field that cannot hold an address in the kernel's top 2 GiB.",
+        "compile with -mcmodel=kernel (and -fno-pic -fno-pie)");
+
+    public static readonly Rule RedZoneUse = new(
+        "UKL002", "red-zone-use", Severity.Error,
+        "Code reads or writes the stack below %rsp without first moving %rsp; in ring 0 interrupts and the kernel entry overwrite that area.",
+        "compile with -mno-red-zone");
+
+    public static readonly Rule RedZoneFlagMissing = new(
+        "UKL003", "compiled-without-mno-red-zone", Severity.Error,
+        "The compiler's recorded command line (DWARF DW_AT_producer) lacks -mno-red-zone, so any leaf function may use the red zone.",
+        "compile with -mno-red-zone");
+
+    public static readonly Rule RelaxableConstruct = new(
+        "UKL004", "relaxable-pic-construct", Severity.Note,
+        "A position-independent or TLS access sequence (GOTPCREL, TLS GD/LD/IE) that the linker relaxes to a direct form.",
+        null, VerboseOnly: true);
+
+    public static readonly Rule UnsupportedRelocation = new(
+        "UKL005", "unsupported-relocation", Severity.Error,
+        "A relocation type ukl-link cannot apply in a statically linked kernel image (dynamic, PLT/GOT-offset or unknown types).",
+        "build static, non-PIC code: -fno-pic -fno-pie -mcmodel=kernel");
+
+    public static readonly Rule IndirectFunction = new(
+        "UKL006", "ifunc-unsupported", Severity.Error,
+        "An STT_GNU_IFUNC symbol needs run-time resolution through IRELATIVE relocations, which the kernel never processes.",
+        "build without IFUNC (e.g. -fno-plt, or configure the library without multiarch/ifunc support)");
+
+    public static readonly Rule LegacyConstructors = new(
+        "UKL007", "ctors-dtors-unsupported", Severity.Error,
+        "Legacy .ctors/.dtors sections are not run by the UKL start-up path; only .init_array/.fini_array/.preinit_array are.",
+        "compile with gcc's default -fuse-init-array or move constructors to .init_array");
+
+    public static readonly Rule SyscallSites = new(
+        "UKL008", "syscall-instructions", Severity.Note,
+        "The object executes `syscall` instructions; `ukl-link link` rewrites each into a call to ukl_entry_SYSCALL_64.",
+        null);
+
+    public static readonly Rule WrongObjectKind = new(
+        "UKL009", "not-x86-64-relocatable", Severity.Error,
+        "The input is an ELF file but not a 64-bit little-endian x86-64 relocatable object (ET_REL).",
+        "pass objects compiled for x86-64 with -c (or partially linked with ld -r)");
+
+    public static readonly Rule UndefinedSymbol = new(
+        "UKL010", "undefined-symbol", Severity.Error,
+        "A symbol is referenced but defined neither by the application's inputs nor by the kernel.",
+        "add the object or archive that defines it, or check the spelling");
+
+    public static readonly Rule KernelDescriptor = new(
+        "UKL011", "kernel-descriptor", Severity.Note,
+        "Whether the kernel image carries the UKL slot descriptor, and which slot ABI version it speaks.",
+        null);
+
+    public static readonly Rule KernelNotUkl = new(
+        "UKL012", "kernel-without-ukl-slots", Severity.Error,
+        "The kernel image has no UKL slot descriptor or slots, or speaks an unsupported slot ABI version.",
+        "build the kernel with CONFIG_UNIKERNEL_LINUX=y (kernel/build)");
+
+    public static readonly Rule DuplicateDefinition = new(
+        "UKL013", "duplicate-symbol", Severity.Error,
+        "Two application objects define the same global symbol.",
+        "remove one definition or make one of them static");
+
+    public static readonly Rule LinkerCreatedSection = new(
+        "UKL014", "unsupported-section", Severity.Error,
+        "The object contains a section kind that only a final or dynamic link creates (.got, .plt, .dynamic, .interp, ...).",
+        "pass objects from `gcc -c` or `ld -r`, not executables or shared objects");
+
+    public static readonly Rule ExecutableStack = new(
+        "UKL015", "executable-stack", Severity.Warning,
+        "The object asks for an executable stack (.note.GNU-stack with the x flag, e.g. for nested-function trampolines); UKL application stacks are never executable.",
+        "avoid nested functions that need trampolines, or assemble with .section .note.GNU-stack,\"\",@progbits");
+
+    /// <summary>All rules, in id order (the SARIF rule table uses this order).</summary>
+    public static IReadOnlyList<Rule> All { get; } = new[]
+    {
+        AddressCannotReachKernel, RedZoneUse, RedZoneFlagMissing, RelaxableConstruct, UnsupportedRelocation,
+        IndirectFunction, LegacyConstructors, SyscallSites, WrongObjectKind, UndefinedSymbol, KernelDescriptor,
+        KernelNotUkl, DuplicateDefinition, LinkerCreatedSection, ExecutableStack,
+    };
+}

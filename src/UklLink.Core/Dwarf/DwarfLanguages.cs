@@ -1,0 +1,60 @@
+namespace UklLink.Dwarf;
+
+internal static class DwarfLanguages
+{
+    private static readonly Dictionary<ulong, string> Names = new()
+    {
+        [0x01] = "DW_LANG_C89",
+        [0x02] = "DW_LANG_C",
+        [0x03] = "DW_LANG_Ada83",
+        [0x04] = "DW_LANG_C_plus_plus",
+        [0x05] = "DW_LANG_Cobol74",
+        [0x06] = "DW_LANG_Cobol85",
+        [0x07] = "DW_LANG_Fortran77",
+        [0x08] = "DW_LANG_Fortran90",
+        [0x09] = "DW_LANG_Pascal83",
+        [0x0a] = "DW_LANG_Modula2",
+        [0x0b] = "DW_LANG_Java",
+        [0x0c] = "DW_LANG_C99",
+        [0x0d] = "DW_LANG_Ada95",
+        [0x0e] = "DW_LANG_Fortran95",
+        [0x0f] = "DW_LANG_PLI",
+        [0x10] = "DW_LANG_ObjC",
+        [0x11] = "DW_LANG_ObjC_plus_plus",
+        [0x12] = "DW_LANG_UPC",
+        [0x13] = "DW_LANG_D",
+        [0x14] = "DW_LANG_Python",
+        [0x15] = "DW_LANG_OpenCL",
+        [0x16] = "DW_LANG_Go",
+        [0x17] = "DW_LANG_Modula3",
+        [0x18] = "DW_LANG_Haskell",
+        [0x19] = "DW_LANG_C_plus_plus_03",
+        [0x1a] = "DW_LANG_C_plus_plus_11",
+        [0x1b] = "DW_LANG_OCaml",
+        [0x1c] = "DW_LANG_Rust",
+        [0x1d] = "DW_LANG_C11",
+        [0x1e] = "DW_LANG_Swift",
+        [0x1f] = "DW_LANG_Julia",
+        [0x20] = "DW_LANG_Dylan",
+        [0x21] = "DW_LANG_C_plus_plus_14",
+        [0x22] = "DW_LANG_Fortran03",
+        [0x23] = "DW_LANG_Fortran08",
+        [0x24] = "DW_LANG_RenderScript",
+        [0x25] = "DW_LANG_BLISS",
+        [0x26] = "DW_LANG_Kotlin",
+        [0x27] = "DW_LANG_Zig",
+        [0x28] = "DW_LANG_Crystal",
+        [0x2a] = "DW_LANG_C_plus_plus_17",
+        [0x2b] = "DW_LANG_C_plus_plus_20",
+        [0x2c] = "DW_LANG_C17",
+        [0x2d] = "DW_LANG_Fortran18",
+        [0x2e] = "DW_LANG_Ada2005",
+        [0x2f] = "DW_LANG_Ada2012",
+        [0x8001] = "DW_LANG_Mips_Assembler",
+        [0x8e57] = "DW_LANG_GOOGLE_RenderScript",
+        [0xb000] = "DW_LANG_BORLAND_Delphi",
+    };
+
+    /// <summary>"DW_LANG_xxx" for known codes, otherwise the number as "0x..".</summary>
+    public static string Name(ulong code) => Names.TryGetValue(code, out var n) ? n : $"0x{code:x}";
+}

@@ -1,0 +1,108 @@
+namespace UklLink.Inputs;
+
+/// <summary>
+/// The application's inputs, read into the shared model. Keeps the files open (sections are stream views) until
+/// disposed.
+/// </summary>
+public sealed class InputSet : IDisposable
+{
+    private readonly List<Stream> _streams = new();
+    private readonly List<InputFile> _files = new();
+
+    public IReadOnlyList<InputFile> Files => _files;
+
+    /// <summary>Every object that was read: command-line objects and all archive members, in input order.</summary>
+    public IEnumerable<ObjectFile> AllObjects => _files.SelectMany(f => f switch
+    {
+        ObjectInput o => new[] { o.Object },
+        ArchiveInput a => a.Members,
+        _ => Array.Empty<ObjectFile>(),
+    });
+
+    public IEnumerable<RejectedInput> Rejected => _files.SelectMany(f => f switch
+    {
+        RejectedInput r => new[] { r },
+        ArchiveInput a => a.RejectedMembers,
+        _ => Array.Empty<RejectedInput>(),
+    });
+
+    /// <summary>Reads every path; throws <see cref="InputException"/> for the first unreadable one.</summary>
+    public static InputSet Load(IEnumerable<string> paths)
+    {
+        var set = new InputSet();
+        try
+        {
+            foreach (var path in paths)
+                set._files.Add(set.LoadOne(path));
+            return set;
+        }
+        catch
+        {
+            set.Dispose();
+            throw;
+        }
+    }
+
+    private InputFile LoadOne(string path)
+    {
+        var stream = InputFiles.OpenRead(path);
+        _streams.Add(stream);
+        var head = new byte[8];
+        int n = stream.ReadAtLeast(head, 8, throwOnEndOfStream: false);
+        if (ElfHeader.HasElfMagic(head.AsSpan(0, n)))
+        {
+            var header = ElfHeader.Read(stream, path);
+            return IsAcceptable(header)
+                ? new ObjectInput(ObjectFile.Load(stream, header, path, null))
+                : new RejectedInput(path, null, header);
+        }
+        if (ArchiveReader.HasArchiveMagic(head.AsSpan(0, n)))
+            return LoadArchive(stream, path);
+        if (n == 0)
+            throw new InputException(path, "file is empty");
+        throw new InputException(path, "not an ELF object or ar archive");
+    }
+
+    private ArchiveInput LoadArchive(Stream stream, string path)
+    {
+        var members = ArchiveReader.ReadMembers(stream, path);
+        var objects = new List<ObjectFile>();
+        var rejected = new List<RejectedInput>();
+        bool thin = false;
+        foreach (var m in members)
+        {
+            Stream memberStream;
+            string where = $"{path}({m.Name})";
+            if (m.ExternalPath is { } external)
+            {
+                thin = true;
+                memberStream = InputFiles.OpenRead(external, $"{where}: thin archive member");
+                _streams.Add(memberStream);
+            }
+            else
+            {
+                memberStream = new SliceStream(stream, m.Offset, m.Size);
+            }
+            var head = new byte[4];
+            int n = memberStream.ReadAtLeast(head, 4, throwOnEndOfStream: false);
+            if (!ElfHeader.HasElfMagic(head.AsSpan(0, n)))
+                throw new InputException(where, "archive member is not an ELF object");
+            var header = ElfHeader.Read(memberStream, where);
+            if (IsAcceptable(header))
+                objects.Add(ObjectFile.Load(memberStream, header, path, m.Name));
+            else
+                rejected.Add(new RejectedInput(path, m.Name, header));
+        }
+        return new ArchiveInput(path, thin, objects, rejected);
+    }
+
+    private static bool IsAcceptable(ElfHeader h) =>
+        h.Is64LittleEndian && h.Machine == ElfHeader.MachineX86_64 && h.Type == ElfHeader.TypeRelocatable;
+
+    public void Dispose()
+    {
+        foreach (var s in _streams)
+            s.Dispose();
+        _streams.Clear();
+    }
+}

@@ -1,0 +1,40 @@
+namespace UklLink.Output;
+
+/// <summary>
+/// Writes an output file through a temporary file in the same directory and a rename, so a failure (or a kill)
+/// never leaves a partially written output behind.
+/// </summary>
+public static class AtomicFile
+{
+    public static void Write(string path, Action<Stream> write)
+    {
+        string full = Path.GetFullPath(path);
+        if (Directory.Exists(full))
+            throw new IOException($"{path}: is a directory");
+        string dir = Path.GetDirectoryName(full) ?? ".";
+        if (!Directory.Exists(dir))
+            throw new IOException($"{path}: directory {dir} does not exist");
+        string temp = Path.Combine(dir, $".{Path.GetFileName(full)}.{Environment.ProcessId}.{Guid.NewGuid():N}.tmp");
+        try
+        {
+            using (var stream = new FileStream(temp, FileMode.CreateNew, FileAccess.Write, FileShare.None))
+            {
+                write(stream);
+                stream.Flush(flushToDisk: true);
+            }
+            File.Move(temp, full, overwrite: true);
+        }
+        catch
+        {
+            try { File.Delete(temp); } catch (IOException) { } catch (UnauthorizedAccessException) { }
+            throw;
+        }
+    }
+
+    public static void WriteText(string path, string text) =>
+        Write(path, s =>
+        {
+            var bytes = new System.Text.UTF8Encoding(false).GetBytes(text);
+            s.Write(bytes);
+        });
+}

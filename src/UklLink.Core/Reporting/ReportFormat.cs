@@ -1,0 +1,8 @@
+namespace UklLink.Reporting;
+
+public enum ReportFormat
+{
+    Text,
+    Json,
+    Sarif,
+}

@@ -1,0 +1,135 @@
+using UklLink.Inputs;
+using static UklLink.Inputs.ElfConstants;
+
+namespace UklLink.Symbols;
+
+/// <summary>
+/// Binds names as GNU ld does for a static link: application definitions first (strong over weak, the larger common),
+/// archive members pulled in on demand until nothing new is undefined (all archives searched repeatedly, as inside
+/// --start-group), then the kernel's global symbols and the script's symbols. Weak undefined references pull nothing
+/// and resolve to 0.
+/// </summary>
+public static class Resolver
+{
+    private const int MaxReferrersShown = 3;
+
+    public static Resolution Resolve(InputSet inputs, Func<string, bool> definedOutside)
+    {
+        var included = new List<ObjectFile>();
+        var defs = new Dictionary<string, InputSymbol>(StringComparer.Ordinal);
+        var strongRefs = new HashSet<string>(StringComparer.Ordinal);
+        var duplicates = new List<DuplicateDefinition>();
+
+        void Include(ObjectFile obj)
+        {
+            included.Add(obj);
+            foreach (var sym in obj.Symbols)
+            {
+                if (sym.IsLocal || sym.Name.Length == 0 || sym.Type is STT_SECTION or STT_FILE)
+                    continue;
+                if (sym.IsUndefined)
+                {
+                    if (!sym.IsWeak)
+                        strongRefs.Add(sym.Name);
+                    continue;
+                }
+                if (!defs.TryGetValue(sym.Name, out var old))
+                {
+                    defs[sym.Name] = sym;
+                    continue;
+                }
+                switch (Compare(old, sym))
+                {
+                    case Outcome.KeepOld:
+                        break;
+                    case Outcome.TakeNew:
+                        defs[sym.Name] = sym;
+                        break;
+                    case Outcome.Duplicate:
+                        duplicates.Add(new DuplicateDefinition(sym.Name, old, sym));
+                        break;
+                }
+            }
+        }
+
+        var archives = new List<ArchiveInput>();
+        foreach (var file in inputs.Files)
+        {
+            if (file is ObjectInput o)
+                Include(o.Object);
+            else if (file is ArchiveInput a)
+                archives.Add(a);
+        }
+
+        // First member (in input order) that defines each name.
+        var providers = new Dictionary<string, ObjectFile>(StringComparer.Ordinal);
+        foreach (var member in archives.SelectMany(a => a.Members))
+            foreach (var sym in member.Symbols)
+                if (!sym.IsLocal && sym.IsDefined && sym.Name.Length > 0 && sym.Type is not (STT_SECTION or STT_FILE))
+                    providers.TryAdd(sym.Name, member);
+
+        var pulled = new HashSet<ObjectFile>();
+        bool progress = true;
+        while (progress)
+        {
+            progress = false;
+            foreach (var name in strongRefs.Where(n => !defs.ContainsKey(n)).ToList())
+            {
+                if (providers.TryGetValue(name, out var member) && pulled.Add(member))
+                {
+                    Include(member);
+                    progress = true;
+                }
+            }
+        }
+
+        var missing = strongRefs
+            .Where(n => !defs.ContainsKey(n) && !LinkerDefinedSymbols.Names.Contains(n) && !definedOutside(n))
+            .ToHashSet(StringComparer.Ordinal);
+        var undefined = FindReferrers(included, missing);
+        return new Resolution(included, defs, undefined, duplicates);
+    }
+
+    private enum Outcome { KeepOld, TakeNew, Duplicate }
+
+    private static Outcome Compare(InputSymbol old, InputSymbol sym)
+    {
+        if (sym.IsWeak)
+            return Outcome.KeepOld;
+        if (old.IsWeak)
+            return Outcome.TakeNew;
+        if (sym.IsCommon && old.IsCommon)
+            return sym.Size > old.Size ? Outcome.TakeNew : Outcome.KeepOld;
+        if (sym.IsCommon)
+            return Outcome.KeepOld;
+        if (old.IsCommon)
+            return Outcome.TakeNew;
+        // COMDAT: the first group with a given signature wins and the others are discarded, so no clash.
+        if (old.Section?.ComdatSignature is { } a && sym.Section?.ComdatSignature is { } b && a == b)
+            return Outcome.KeepOld;
+        return Outcome.Duplicate;
+    }
+
+    private static List<UndefinedReference> FindReferrers(IEnumerable<ObjectFile> included, HashSet<string> missing)
+    {
+        var byName = new Dictionary<string, (List<InputRelocation> Shown, int Count)>(StringComparer.Ordinal);
+        if (missing.Count == 0)
+            return new List<UndefinedReference>();
+        foreach (var obj in included)
+            foreach (var section in obj.AllSections)
+                foreach (var r in section.Relocations)
+                {
+                    if (!r.Symbol.IsUndefined || r.Symbol.IsWeak || !missing.Contains(r.Symbol.Name))
+                        continue;
+                    if (!byName.TryGetValue(r.Symbol.Name, out var entry))
+                        entry = (new List<InputRelocation>(), 0);
+                    if (entry.Shown.Count < MaxReferrersShown)
+                        entry.Shown.Add(r);
+                    byName[r.Symbol.Name] = (entry.Shown, entry.Count + 1);
+                }
+        // Only names some relocation uses are errors, as with ld: an unused undefined symbol is harmless.
+        return byName.OrderBy(kv => kv.Key, StringComparer.Ordinal)
+            .Select(kv => new UndefinedReference(kv.Key, kv.Value.Shown, kv.Value.Count))
+            .ToList();
+    }
+}

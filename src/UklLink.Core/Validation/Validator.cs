@@ -1,0 +1,205 @@
+using UklLink.Analysis;
+using UklLink.Diagnostics;
+using UklLink.Inputs;
+using UklLink.Kernel;
+using UklLink.Symbols;
+using UklLink.X86_64;
+using static UklLink.Inputs.ElfConstants;
+
+namespace UklLink.Validation;
+
+/// <summary>
+/// The checks of <c>ukl-link validate</c>: everything that can be known about the application's objects (and, with a
+/// kernel, about how they bind to it) before anything is linked or booted. Every object is checked, including archive
+/// members the link would not pull in, so a library is judged whole; undefined symbols are judged on the link closure.
+/// </summary>
+public sealed class Validator
+{
+    private static readonly HashSet<string> LinkerOnlySections = new(StringComparer.Ordinal)
+    {
+        ".got", ".got.plt", ".plt", ".plt.got", ".plt.sec", ".dynamic", ".interp", ".dynsym", ".dynstr", ".rela.dyn",
+        ".rela.plt", ".hash", ".gnu.hash", ".gnu.version", ".gnu.version_r", ".gnu.version_d",
+    };
+
+    private readonly FindingBag _bag = new();
+    private readonly Dictionary<ObjectFile, SourceMap?> _sourceMaps = new();
+
+    public static FindingBag Run(InputSet inputs, KernelImage? kernel)
+    {
+        var v = new Validator();
+        foreach (var rejected in inputs.Rejected)
+            v._bag.Report(Rules.WrongObjectKind, new Location(rejected.RejectedPath, rejected.Member), $"{rejected.DisplayName} {rejected.Reason}");
+        foreach (var obj in inputs.AllObjects)
+            v.CheckObject(obj);
+        v.CheckResolution(inputs, kernel);
+        if (kernel is not null)
+            v.CheckKernel(kernel);
+        return v._bag;
+    }
+
+    private void CheckObject(ObjectFile obj)
+    {
+        foreach (var section in obj.AllSections)
+        {
+            if (LinkerOnlySections.Contains(section.Name) || section.Type is SHT_DYNAMIC or SHT_DYNSYM or SHT_HASH)
+                _bag.Report(Rules.LinkerCreatedSection, At(section, null), $"section '{section.Name}' is created by a final or dynamic link, not found in relocatable input");
+            if (IsLegacyConstructorSection(section.Name) && section.Size > 0)
+                _bag.Report(Rules.LegacyConstructors, At(section, 0), $"section '{section.Name}' holds legacy constructors or destructors that UKL start-up never runs");
+            if (section.Name == ".note.GNU-stack" && section.IsExecutable)
+                _bag.Report(Rules.ExecutableStack, At(section, null), "the object requests an executable stack");
+            CheckRelocations(section);
+            if (section.IsExecutable && section.IsAlloc && !section.IsNoBits)
+                CheckCode(section);
+        }
+
+        foreach (var sym in obj.Symbols)
+            if (sym.Type == STT_GNU_IFUNC && sym.IsDefined)
+                _bag.Report(Rules.IndirectFunction, At(sym.Section, sym.Value, sym), $"'{sym.Name}' is an indirect function (STT_GNU_IFUNC)");
+
+        CheckProducers(obj);
+    }
+
+    private static bool IsLegacyConstructorSection(string name) =>
+        name is ".ctors" or ".dtors" || name.StartsWith(".ctors.", StringComparison.Ordinal) || name.StartsWith(".dtors.", StringComparison.Ordinal);
+
+    private void CheckRelocations(InputSection section)
+    {
+        if (!section.IsAlloc)
+            return; // .debug_* and other non-allocated sections are never loaded: any address width is fine there
+        foreach (var r in section.Relocations)
+        {
+            var type = RelocationTypes.Get(r.Type);
+            string target = SymbolText(r);
+            switch (type.Class)
+            {
+                case RelocationClass.AbsoluteLow:
+                    _bag.Report(Rules.AddressCannotReachKernel, At(section, r.Offset),
+                        $"relocation {type.Name} against {target} stores a zero-extended {type.FieldSize * 8}-bit absolute address, which cannot reach the kernel's top 2 GiB");
+                    break;
+                case RelocationClass.Unsupported:
+                    _bag.Report(Rules.UnsupportedRelocation, At(section, r.Offset),
+                        $"relocation {type.Name} against {target} is not supported: {type.Why}");
+                    break;
+                case RelocationClass.Relaxable:
+                    _bag.Report(Rules.RelaxableConstruct, At(section, r.Offset),
+                        $"relocation {type.Name} against {target} will be relaxed to a direct access");
+                    break;
+            }
+        }
+    }
+
+    private static string SymbolText(InputRelocation r)
+    {
+        var s = r.Symbol;
+        if (s.Index == 0)
+            return "no symbol";
+        string name = s.DisplayName.Length > 0 ? s.DisplayName : $"symbol {s.Index}";
+        return r.Addend != 0 && s.Type == STT_SECTION ? $"'{name}'+0x{r.Addend:x}" : $"'{name}'";
+    }
+
+    private void CheckCode(InputSection section)
+    {
+        var syscalls = SyscallScanner.FindSyscalls(section);
+        if (syscalls.Count > 0)
+        {
+            var functions = syscalls.Select(o => CodeRegion.EnclosingSymbol(section, o)?.Name).OfType<string>().Distinct().Take(5).ToList();
+            string where = functions.Count > 0 ? $" (in {string.Join(", ", functions)})" : "";
+            _bag.Report(Rules.SyscallSites, At(section, syscalls[0]),
+                $"{syscalls.Count} syscall instruction{(syscalls.Count == 1 ? "" : "s")} in {section.Name}{where}; `ukl-link link` rewrites them into calls to {SlotAbi.SyscallEntrySymbol}");
+        }
+
+        foreach (var (region, uses) in RedZoneAnalyzer.Analyze(section))
+        {
+            var first = uses[0];
+            long deepest = uses.Max(u => u.BytesBelow);
+            string more = uses.Count > 1 ? $" ({uses.Count} instructions, up to {deepest} bytes below %rsp)" : "";
+            _bag.Report(Rules.RedZoneUse, At(section, first.Offset),
+                $"{region.Name} uses the red zone: `{first.Instruction}` accesses {first.BytesBelow} bytes below %rsp{more}");
+        }
+    }
+
+    private void CheckProducers(ObjectFile obj)
+    {
+        var map = SourceMapOf(obj);
+        if (map is null)
+            return;
+        foreach (var cu in map.CompileUnits)
+        {
+            string? producer = cu.Producer;
+            // GCC records its switches in DW_AT_producer (-grecord-gcc-switches, on by default); the assembler and
+            // producers that record no switches say nothing about the red zone.
+            if (producer is null || !producer.StartsWith("GNU ", StringComparison.Ordinal) || producer.StartsWith("GNU AS", StringComparison.Ordinal) || !producer.Contains(" -", StringComparison.Ordinal))
+                continue;
+            if (producer.Contains("-mno-red-zone", StringComparison.Ordinal))
+                continue;
+            _bag.Report(Rules.RedZoneFlagMissing, new Location(obj.Path, obj.Member, SourceFile: cu.Name),
+                $"{cu.Name ?? "compile unit"} was compiled without -mno-red-zone (producer: \"{producer}\")");
+        }
+    }
+
+    private void CheckResolution(InputSet inputs, KernelImage? kernel)
+    {
+        var resolution = Resolver.Resolve(inputs, name => kernel is not null && kernel.GlobalSymbols.ContainsKey(name));
+        foreach (var d in resolution.Duplicates)
+            _bag.Report(Rules.DuplicateDefinition, At(d.Second.Section, d.Second.Value, d.Second),
+                $"duplicate symbol: {d.Name} (also defined in {d.First.File.DisplayName})");
+        if (kernel is null)
+            return; // without the kernel's symbol table nothing can be called undefined
+        foreach (var u in resolution.Undefined)
+        {
+            var first = u.ReferencedBy[0];
+            string others = u.ReferenceCount > 1
+                ? $" (referenced {u.ReferenceCount} times; also by {string.Join(", ", u.ReferencedBy.Skip(1).Select(r => At(r.Section, r.Offset).ToString()))})"
+                : "";
+            _bag.Report(Rules.UndefinedSymbol, At(first.Section, first.Offset), $"undefined symbol: {u.Name}{others}");
+        }
+    }
+
+    private void CheckKernel(KernelImage kernel)
+    {
+        var where = new Location(kernel.Path, Symbol: SlotAbi.DescriptorSymbol);
+        var descriptor = kernel.ReadDescriptor();
+        if (descriptor is null)
+        {
+            _bag.Report(Rules.KernelNotUkl, new Location(kernel.Path), $"kernel has no {SlotAbi.DescriptorSymbol} symbol: it was not built with CONFIG_UNIKERNEL_LINUX");
+            return;
+        }
+        var slots = kernel.GetSlots(out var missing);
+        if (missing.Count > 0)
+        {
+            _bag.Report(Rules.KernelNotUkl, where, $"kernel has a descriptor but lacks slot symbols: {string.Join(", ", missing)}");
+            return;
+        }
+        if (descriptor.AbiVersion != SlotAbi.Version)
+        {
+            _bag.Report(Rules.KernelNotUkl, where, $"kernel speaks slot ABI version {descriptor.AbiVersion}; this ukl-link supports version {SlotAbi.Version}",
+                "use the ukl-link release that matches the kernel, or rebuild the kernel from this project's kernel/ patches");
+            return;
+        }
+        string sizes = string.Join(", ", slots.Select(s => $"{s.Name.Role} {FormatSize(s.Size)}"));
+        string app = descriptor.HasApplication ? "an application is already linked" : "no application linked";
+        _bag.Report(Rules.KernelDescriptor, where, $"kernel carries UKL slot ABI v{descriptor.AbiVersion} ({sizes}; {app})");
+    }
+
+    private static string FormatSize(ulong bytes) =>
+        bytes % (1024 * 1024) == 0 ? $"{bytes / (1024 * 1024)} MiB" : bytes % 1024 == 0 ? $"{bytes / 1024} KiB" : $"{bytes} bytes";
+
+    private SourceMap? SourceMapOf(ObjectFile obj)
+    {
+        if (!_sourceMaps.TryGetValue(obj, out var map))
+            _sourceMaps[obj] = map = SourceMap.Build(obj);
+        return map;
+    }
+
+    private Location At(InputSection? section, ulong? offset, InputSymbol? symbol = null)
+    {
+        if (section is null)
+            return symbol is null ? new Location("?") : new Location(symbol.File.Path, symbol.File.Member, Symbol: symbol.Name);
+        var obj = section.File;
+        var enclosing = symbol ?? (offset is { } o ? CodeRegion.EnclosingSymbol(section, o) : null);
+        ulong? symOffset = enclosing is not null && offset is { } off && off >= enclosing.Value ? off - enclosing.Value : null;
+        (string File, int Line)? source = offset is { } at ? SourceMapOf(obj)?.Find(section, at) : null;
+        return new Location(obj.Path, obj.Member, section.Name, offset, enclosing?.Name is { Length: > 0 } n ? n : null, symOffset,
+            source?.File, source?.Line);
+    }
+}
