@@ -60,6 +60,9 @@ public static class ArchiveReader
                 long bsdNameLength = 0;
                 if (rawName.StartsWith("#1/", StringComparison.Ordinal))
                 {
+                    // BSD ar stores the name in front of the member's bytes; a thin archive has no member bytes to hold it.
+                    if (thin)
+                        throw new InputException(path, $"corrupt archive: BSD-style member name '{rawName}' in a thin archive at offset {pos}");
                     bsdNameLength = ParseDecimal(Encoding.ASCII.GetBytes(rawName[3..]), path, pos);
                     if (bsdNameLength > size)
                         throw new InputException(path, $"corrupt archive: BSD member name longer than the member at offset {pos}");

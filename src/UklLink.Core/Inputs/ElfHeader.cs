@@ -76,6 +76,9 @@ public sealed record ElfHeader(byte Class, byte Data, ushort Type, ushort Machin
             throw new InputException(name, $"truncated ELF header ({got} of 64 bytes)");
 
         ushort type = U16(h, 16), machine = U16(h, 18);
+        uint version = U32(h, 20);
+        if (version != 1)
+            throw new InputException(name, $"corrupt ELF header (e_version {version}, expected 1)");
         ulong entry = U64(h, 24), phoff = U64(h, 32), shoff = U64(h, 40);
         ushort ehsize = U16(h, 52), phentsize = U16(h, 54), phnum = U16(h, 56), shentsize = U16(h, 58);
         uint shnum = U16(h, 60), shstrndx = U16(h, 62);
@@ -95,7 +98,7 @@ public sealed record ElfHeader(byte Class, byte Data, ushort Type, ushort Machin
                 throw new InputException(name, $"corrupt ELF header (e_shentsize {shentsize}, expected 64)");
             CheckRange(name, "section header table", shoff, 64, length);
             Span<byte> sh0 = stackalloc byte[64];
-            ReadAt(stream, (long)shoff, sh0);
+            ReadAt(stream, name, (long)shoff, sh0);
             if (shnum == 0) // extended numbering: the count lives in section 0's sh_size
             {
                 ulong big = U64(sh0, 32);
@@ -106,9 +109,9 @@ public sealed record ElfHeader(byte Class, byte Data, ushort Type, ushort Machin
             if (shstrndx == 0xffff)
                 shstrndx = U32(sh0, 40);
             CheckRange(name, "section header table", shoff, (ulong)shnum * 64, length);
-            if (shnum > 0 && shstrndx >= shnum)
+            if (shstrndx != 0 && shstrndx >= shnum)
                 throw new InputException(name, $"corrupt ELF header (section name table index {shstrndx} but only {shnum} sections)");
-            CheckSections(stream, name, shoff, shnum, length);
+            CheckSections(stream, name, shoff, shnum, shstrndx, length);
         }
         else if (shnum != 0)
         {
@@ -118,10 +121,20 @@ public sealed record ElfHeader(byte Class, byte Data, ushort Type, ushort Machin
         return new ElfHeader(cls, data, type, machine, entry, phoff, shoff, phnum, shnum, shstrndx);
     }
 
-    private static void CheckSections(Stream stream, string name, ulong shoff, uint shnum, long length)
+    private static void CheckSections(Stream stream, string name, ulong shoff, uint shnum, uint shstrndx, long length)
     {
         var table = new byte[checked((int)Math.Min((ulong)shnum * 64, int.MaxValue))];
-        ReadAt(stream, (long)shoff, table);
+        ReadAt(stream, name, (long)shoff, table);
+        const uint SHT_STRTAB = 3;
+        ulong namesSize = 0;
+        Span<byte> last = stackalloc byte[1];
+        if (shstrndx != 0)
+        {
+            var names = table.AsSpan((int)(shstrndx * 64), 64);
+            if (U32(names, 4) != SHT_STRTAB)
+                throw new InputException(name, $"corrupt ELF header (section name table index {shstrndx} is not a string table)");
+            namesSize = U64(names, 32);
+        }
         for (uint i = 1; i < shnum; i++)
         {
             var s = table.AsSpan((int)(i * 64), 64);
@@ -132,6 +145,16 @@ public sealed record ElfHeader(byte Class, byte Data, ushort Type, ushort Machin
             const uint SHT_NOBITS = 8, SHT_SYMTAB = 2, SHT_RELA = 4, SHT_REL = 9, SHT_DYNSYM = 11, SHT_GROUP = 17, SHT_SYMTAB_SHNDX = 18;
             if (type != SHT_NOBITS && size > 0)
                 CheckRange(name, $"section {i}", offset, size, length);
+            uint nameOffset = U32(s, 0);
+            if (shstrndx != 0 && nameOffset >= namesSize)
+                throw new InputException(name, $"corrupt section {i} (name offset 0x{nameOffset:x} is outside the section name table)");
+            if (type == SHT_STRTAB && size > 0)
+            {
+                // Every string must end inside its table: a table whose last byte is not NUL lets a name run off it.
+                ReadAt(stream, name, (long)(offset + size - 1), last);
+                if (last[0] != 0)
+                    throw new InputException(name, $"corrupt string table in section {i} (not NUL-terminated)");
+            }
             switch (type)
             {
                 case SHT_SYMTAB or SHT_DYNSYM:
@@ -161,11 +184,11 @@ public sealed record ElfHeader(byte Class, byte Data, ushort Type, ushort Machin
             throw new InputException(name, $"truncated or corrupt: {what} at offset 0x{offset:x} size 0x{size:x} extends past the end of the file (0x{length:x} bytes)");
     }
 
-    private static void ReadAt(Stream stream, long offset, Span<byte> buffer)
+    private static void ReadAt(Stream stream, string name, long offset, Span<byte> buffer)
     {
         stream.Position = offset;
         if (ReadFully(stream, buffer) != buffer.Length)
-            throw new IOException("short read");
+            throw new InputException(name, $"truncated: short read of {buffer.Length} bytes at offset 0x{offset:x}");
     }
 
     private static int ReadFully(Stream stream, Span<byte> buffer)

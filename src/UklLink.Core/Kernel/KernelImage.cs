@@ -132,7 +132,8 @@ public sealed class KernelImage : IDisposable
         {
             if (s is not ElfStreamSection ss || ((ulong)s.Flags & SHF_ALLOC) == 0)
                 continue;
-            if (address < s.VirtualAddress || address + (ulong)count > s.VirtualAddress + s.Size)
+            // Overflow-safe containment test: an address near the top of the address space must not wrap around.
+            if (address < s.VirtualAddress || address - s.VirtualAddress > s.Size || (ulong)count > s.Size - (address - s.VirtualAddress))
                 continue;
             var buffer = new byte[count];
             ss.Stream.Position = (long)(address - s.VirtualAddress);

@@ -176,6 +176,11 @@ public sealed class Validator
                 "use the ukl-link release that matches the kernel, or rebuild the kernel from this project's kernel/ patches");
             return;
         }
+        if (descriptor.Size != SlotAbi.DescriptorSize || descriptor.SymbolSize != SlotAbi.DescriptorSize)
+        {
+            _bag.Report(Rules.KernelNotUkl, where, $"kernel's {SlotAbi.DescriptorSymbol} is {descriptor.Size} bytes (symbol size {descriptor.SymbolSize}); slot ABI v1 defines {SlotAbi.DescriptorSize}");
+            return;
+        }
         string sizes = string.Join(", ", slots.Select(s => $"{s.Name.Role} {FormatSize(s.Size)}"));
         string app = descriptor.HasApplication ? "an application is already linked" : "no application linked";
         _bag.Report(Rules.KernelDescriptor, where, $"kernel carries UKL slot ABI v{descriptor.AbiVersion} ({sizes}; {app})");
