@@ -95,6 +95,54 @@ public sealed partial class BootTests(ITestOutputHelper output)
         Assert.Contains(token, r.Console);
     }
 
+    /// <summary>A host client reaches a guest server through --hostfwd on 127.0.0.1 (what later demos rely on).</summary>
+    [Fact]
+    public async Task HostReachesAGuestServerThroughHostForward()
+    {
+        var m = KernelBuild.Ensure();
+        var token = "UKL-FWD-" + Guid.NewGuid().ToString("N")[..8];
+        int hostPort;
+        using (var probe = new System.Net.Sockets.TcpListener(System.Net.IPAddress.Loopback, 0))
+        {
+            probe.Start();
+            hostPort = ((System.Net.IPEndPoint)probe.LocalEndpoint).Port;
+        }
+        var body = $"""
+            ifconfig lo 127.0.0.1 up
+            ifconfig eth0 10.0.2.15 netmask 255.255.255.0 up
+            # Serve until a client acknowledges the token (an abandoned early connection gets no ACK).
+            while true; do echo {token} | nc -l -p 7000 > /tmp/got; grep -q ACK /tmp/got && break; done
+            """;
+        var boot = Task.Run(() => BootAndLog(m.BzImage, MarkerScript("UKL-FWD-DONE", 6, body),
+            new QemuOptions { HostForwards = [(hostPort, 7000)], TimeoutSeconds = 60 }));
+
+        string received = "";
+        var deadline = DateTime.UtcNow + TimeSpan.FromSeconds(50);
+        while (!received.Contains(token) && DateTime.UtcNow < deadline && !boot.IsCompleted)
+        {
+            try
+            {
+                using var client = new System.Net.Sockets.TcpClient();
+                await client.ConnectAsync(System.Net.IPAddress.Loopback, hostPort);
+                var stream = client.GetStream();
+                                var buffer = new byte[256];
+                int n = await stream.ReadAsync(buffer).AsTask().WaitAsync(TimeSpan.FromSeconds(10));
+                received = System.Text.Encoding.ASCII.GetString(buffer, 0, n);
+                if (received.Contains(token))
+                    await stream.WriteAsync(System.Text.Encoding.ASCII.GetBytes("ACK\n"));
+            }
+            catch (Exception ex) when (ex is System.Net.Sockets.SocketException or IOException or TimeoutException)
+            {
+            }
+            if (!received.Contains(token))
+                await Task.Delay(250);
+        }
+        var r = await boot;
+        Assert.Contains(token, received);
+        Assert.False(r.TimedOut, r.ToString());
+        Assert.Equal(6, r.ExitStatus);
+    }
+
     /// <summary>
     /// (d) The kernel's own page table dump (CONFIG_PTDUMP_DEBUGFS) shows the text slot
     /// read-only and executable, the rodata slot read-only and NX, data and bss

@@ -307,4 +307,24 @@ public class ValidateRuleTests
         Assert.Contains(".group", Toolchain.Run($"readelf -gW {c1}") + ".group");
         Assert.DoesNotContain("UKL013", Cli.Run("validate", c1, c2).Stdout);
     }
+
+    [Fact]
+    public void UnknownRelocationTypeIsUnsupported()
+    {
+        var built = Toolchain.CompileC("extern long other; long get(void) { return other; }", Toolchain.UklFlags, "unknown");
+        string copy = Path.Combine(Toolchain.NewWorkDirectory(), "unknown.o");
+        File.Copy(built, copy);
+        // Find .rela.text with readelf (the oracle) and set the first entry's type (low half of r_info) to 200.
+        var header = System.Text.RegularExpressions.Regex.Match(Toolchain.Run($"readelf -SW {copy}"), @"\.rela\.text\s+RELA\s+[0-9a-f]+\s+([0-9a-f]+)");
+        Assert.True(header.Success);
+        long entry = Convert.ToInt64(header.Groups[1].Value, 16);
+        using (var f = new FileStream(copy, FileMode.Open, FileAccess.Write))
+        {
+            f.Position = entry + 8;
+            f.Write(BitConverter.GetBytes(200u));
+        }
+        var r = Cli.Run("validate", copy);
+        Assert.Equal(1, r.ExitCode);
+        Assert.Contains(r.StdoutLines, l => l.Contains("error UKL005") && l.Contains("unknown relocation type 200") && l.Contains("'other'"));
+    }
 }
