@@ -24,6 +24,7 @@ public static class ValidateCommand
         {
             Description = "Report format: text (like a compiler), json (for scripts) or sarif (SARIF 2.1.0 for code scanning)",
             DefaultValueFactory = _ => ReportFormat.Text,
+            HelpName = "text|json|sarif",
         };
         var output = new Option<string?>("--output", "-o")
         {
