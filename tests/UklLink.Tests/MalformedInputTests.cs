@@ -1088,6 +1088,27 @@ public sealed class MalformedInputFuzzTests(ITestOutputHelper output)
         return hot;
     }
 
+    /// <summary>
+    /// Runs <paramref name="count"/> mutated copies of <paramref name="original"/> through validate; each run must be
+    /// sane, and a rejected copy must be named in the one error line. Returns how many runs ended with exit 0/1/2.
+    /// </summary>
+    private static int[] Fuzz(string dir, string namePrefix, byte[] original, Random random, IReadOnlyList<(int Start, int Length)> hot,
+        int count, Func<string, string[]> arguments)
+    {
+        var exits = new int[3];
+        for (int i = 0; i < count; i++)
+        {
+            string path = MalformedInput.Write(dir, namePrefix.Replace("{i}", i.ToString()), Mutate(original, random, hot));
+            var r = MalformedInput.Run(arguments(path));
+            MalformedInput.AssertSane(r, $"iteration {i}: {path}");
+            if (r.ExitCode == 2)
+                Assert.Contains(path, r.Stderr);
+            exits[r.ExitCode]++;
+            File.Delete(path);
+        }
+        return exits;
+    }
+
     [Fact]
     public void RandomlyCorruptedObjectsNeverCrash()
     {
@@ -1095,17 +1116,7 @@ public sealed class MalformedInputFuzzTests(ITestOutputHelper output)
         var hot = ElfHotRegions(original, 0);
         string dir = Toolchain.NewWorkDirectory();
         var random = new Random(20240611 + SeedOffset);
-        var exits = new int[3];
-        for (int i = 0; i < Iterations; i++)
-        {
-            string path = MalformedInput.Write(dir, $"fuzz{i}.o", Mutate(original, random, hot));
-            var r = MalformedInput.Run("validate", path);
-            MalformedInput.AssertSane(r, $"iteration {i}: {path}");
-            if (r.ExitCode == 2)
-                Assert.Contains(path, r.Stderr);
-            exits[r.ExitCode]++;
-            File.Delete(path);
-        }
+        var exits = Fuzz(dir, "fuzz{i}.o", original, random, hot, Iterations, path => new[] { "validate", path });
         output.WriteLine($"exit 0/1/2: {string.Join('/', exits)}");
         Assert.True(exits[2] > Iterations / 4, $"too few mutations were rejected ({string.Join('/', exits)}): the fuzzer is not reaching the readers");
         Assert.True(exits[0] + exits[1] > Iterations / 20, $"too few mutations were accepted ({string.Join('/', exits)}): the fuzzer is not reaching the checks");
@@ -1123,15 +1134,7 @@ public sealed class MalformedInputFuzzTests(ITestOutputHelper output)
         Assert.NotEmpty(hot);
         string dir = Toolchain.NewWorkDirectory();
         var random = new Random(4242 + SeedOffset);
-        for (int i = 0; i < Iterations; i++)
-        {
-            string path = MalformedInput.Write(dir, $"dwarf{i}.o", Mutate(original, random, hot));
-            var r = MalformedInput.Run("validate", path);
-            MalformedInput.AssertSane(r, $"iteration {i}: {path}");
-            if (r.ExitCode == 2)
-                Assert.Contains(path, r.Stderr);
-            File.Delete(path);
-        }
+        Fuzz(dir, "dwarf{i}.o", original, random, hot, Iterations, path => new[] { "validate", path });
     }
 
     [Fact]
@@ -1154,17 +1157,7 @@ public sealed class MalformedInputFuzzTests(ITestOutputHelper output)
         }
 
         var random = new Random(1103 + SeedOffset);
-        var exits = new int[3];
-        for (int i = 0; i < Iterations; i++)
-        {
-            string path = MalformedInput.Write(dir, $"fuzz{i}.a", Mutate(original, random, hot));
-            var r = MalformedInput.Run("validate", path);
-            MalformedInput.AssertSane(r, $"iteration {i}: {path}");
-            if (r.ExitCode == 2)
-                Assert.Contains(path, r.Stderr);
-            exits[r.ExitCode]++;
-            File.Delete(path);
-        }
+        var exits = Fuzz(dir, "fuzz{i}.a", original, random, hot, Iterations, path => new[] { "validate", path });
         output.WriteLine($"exit 0/1/2: {string.Join('/', exits)}");
         Assert.True(exits[2] > Iterations / 4, $"too few mutations were rejected ({string.Join('/', exits)})");
         Assert.True(exits[0] + exits[1] > Iterations / 20, $"too few mutations were accepted ({string.Join('/', exits)})");
@@ -1178,14 +1171,6 @@ public sealed class MalformedInputFuzzTests(ITestOutputHelper output)
         var original = File.ReadAllBytes(MalformedInput.Kernel());
         var hot = ElfHotRegions(original, 0);
         var random = new Random(777 + SeedOffset);
-        for (int i = 0; i < Iterations / 2; i++)
-        {
-            string kernel = MalformedInput.Write(dir, $"vmlinux{i}", Mutate(original, random, hot));
-            var r = MalformedInput.Run("validate", "--kernel", kernel, app);
-            MalformedInput.AssertSane(r, $"iteration {i}: {kernel}");
-            if (r.ExitCode == 2)
-                Assert.Contains(kernel, r.Stderr);
-            File.Delete(kernel);
-        }
+        Fuzz(dir, "vmlinux{i}", original, random, hot, Iterations / 2, kernel => new[] { "validate", "--kernel", kernel, app });
     }
 }
