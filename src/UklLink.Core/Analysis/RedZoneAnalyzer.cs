@@ -14,10 +14,10 @@ public static class RedZoneAnalyzer
 {
     private readonly record struct StackState(long Rsp, bool RspKnown, long Rbp, bool RbpKnown);
 
-    public static IReadOnlyList<(CodeRegion Region, IReadOnlyList<RedZoneUse> Uses)> Analyze(InputSection section)
+    public static IReadOnlyList<(CodeRegion Region, IReadOnlyList<RedZoneUse> Uses)> Analyze(InputSection section, IReadOnlyList<CodeRegion> regions)
     {
         var result = new List<(CodeRegion, IReadOnlyList<RedZoneUse>)>();
-        foreach (var region in CodeRegion.Find(section))
+        foreach (var region in regions)
         {
             var uses = AnalyzeRegion(section.Data, region);
             if (uses.Count > 0)
@@ -34,14 +34,17 @@ public static class RedZoneAnalyzer
         work.Push((region.Start, new StackState(0, true, 0, false)));
         var formatter = new GasFormatter();
         var output = new StringOutput();
+        // One reader over the region; decoding at a new address only repositions it.
+        var reader = new ByteArrayCodeReader(data, (int)region.Start, (int)(region.End - region.Start));
+        var decoder = Decoder.Create(64, reader, region.Start);
 
         while (work.Count > 0)
         {
             var (ip, state) = work.Pop();
             while (ip >= region.Start && ip < region.End && visited.Add(ip))
             {
-                var reader = new ByteArrayCodeReader(data, (int)ip, (int)(region.End - ip));
-                var decoder = Decoder.Create(64, reader, ip);
+                reader.Position = (int)(ip - region.Start);
+                decoder.IP = ip;
                 decoder.Decode(out var instr);
                 if (instr.IsInvalid)
                     break;

@@ -9,11 +9,11 @@ namespace UklLink.Analysis;
 /// </summary>
 public static class SyscallScanner
 {
-    public static IReadOnlyList<ulong> FindSyscalls(InputSection section)
+    public static IReadOnlyList<ulong> FindSyscalls(InputSection section, IReadOnlyList<CodeRegion> regions)
     {
         var sites = new List<ulong>();
         var data = section.Data;
-        foreach (var region in CodeRegion.Find(section))
+        foreach (var region in regions)
         {
             var reader = new ByteArrayCodeReader(data, (int)region.Start, (int)(region.End - region.Start));
             var decoder = Decoder.Create(64, reader, region.Start);

@@ -15,6 +15,7 @@ public sealed class KernelImage : IDisposable
     private readonly ElfFile _elf;
     private readonly Dictionary<string, KernelSymbol> _globals = new(StringComparer.Ordinal);
     private readonly Dictionary<string, ulong> _allByName = new(StringComparer.Ordinal);
+    private (ulong Value, ulong Size)? _descriptorSymbol;
 
     private KernelImage(string path, Stream stream, ElfFile elf)
     {
@@ -67,6 +68,8 @@ public sealed class KernelImage : IDisposable
                 if (!defined)
                     continue;
                 _allByName.TryAdd(name, e.Value);
+                if (name == SlotAbi.DescriptorSymbol && e.SectionLink.Section is not null)
+                    _descriptorSymbol ??= (e.Value, e.Size);
                 byte bind = (byte)e.Bind;
                 if (bind is STB_GLOBAL or STB_WEAK or STB_GNU_UNIQUE)
                     _globals.TryAdd(name, new KernelSymbol(name, e.Value, e.Size, (byte)e.Type, bind));
@@ -98,23 +101,9 @@ public sealed class KernelImage : IDisposable
     /// <summary>Reads the descriptor, or returns null when the kernel has no <c>ukl_descriptor</c> symbol.</summary>
     public SlotDescriptor? ReadDescriptor()
     {
-        ulong address = 0, size = 0;
-        bool found = false;
-        foreach (var st in _elf.Sections.OfType<ElfSymbolTable>())
-        {
-            foreach (var e in st.Entries)
-            {
-                if (e.Name.Value == SlotAbi.DescriptorSymbol && e.SectionLink.Section is not null)
-                {
-                    address = e.Value;
-                    size = e.Size;
-                    found = true;
-                    break;
-                }
-            }
-        }
-        if (!found)
+        if (_descriptorSymbol is not { } symbol)
             return null;
+        var (address, size) = symbol;
         var bytes = ReadBytes(address, 0x98);
         if (bytes is null)
             throw new InputException(Path, $"{SlotAbi.DescriptorSymbol} at 0x{address:x} is not inside a section with file contents");

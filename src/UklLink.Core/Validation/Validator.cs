@@ -99,7 +99,8 @@ public sealed class Validator
 
     private void CheckCode(InputSection section)
     {
-        var syscalls = SyscallScanner.FindSyscalls(section);
+        var regions = CodeRegion.Find(section);
+        var syscalls = SyscallScanner.FindSyscalls(section, regions);
         if (syscalls.Count > 0)
         {
             var functions = syscalls.Select(o => CodeRegion.EnclosingSymbol(section, o)?.Name).OfType<string>().Distinct().Take(5).ToList();
@@ -108,7 +109,7 @@ public sealed class Validator
                 $"{syscalls.Count} syscall instruction{(syscalls.Count == 1 ? "" : "s")} in {section.Name}{where}; `ukl-link link` rewrites them into calls to {SlotAbi.SyscallEntrySymbol}");
         }
 
-        foreach (var (region, uses) in RedZoneAnalyzer.Analyze(section))
+        foreach (var (region, uses) in RedZoneAnalyzer.Analyze(section, regions))
         {
             var first = uses[0];
             long deepest = uses.Max(u => u.BytesBelow);
