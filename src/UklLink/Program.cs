@@ -19,6 +19,9 @@ namespace UklLink.Cli
                 global.Verbose,
                 global.Quiet,
                 ValidateCommand.Create(global, output),
+                LinkCommand.Create(global, output),
+                PackCommand.Create(global, output),
+                InspectCommand.Create(global, output),
             };
 
             var parse = root.Parse(args);
