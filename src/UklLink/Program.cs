@@ -19,7 +19,7 @@ namespace UklLink.Cli
                 global.Verbose,
                 global.Quiet,
                 ValidateCommand.Create(global, output),
-                LinkCommand.Create(global, output),
+                LinkCommand.Create(global, output, error),
                 PackCommand.Create(global, output),
                 InspectCommand.Create(global, output),
             };

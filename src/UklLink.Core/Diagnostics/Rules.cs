@@ -80,11 +80,47 @@ public static class Rules
         "The object asks for an executable stack (.note.GNU-stack with the x flag, e.g. for nested-function trampolines); UKL application stacks are never executable.",
         "avoid nested functions that need trampolines, or assemble with .section .note.GNU-stack,\"\",@progbits");
 
+    public static readonly Rule SlotTooSmall = new(
+        "UKL020", "slot-too-small", Severity.Error,
+        "The application's sections for one slot need more bytes than the kernel reserved for that slot.",
+        "rebuild the kernel with a bigger CONFIG_UKL_*_SLOT_SIZE (kernel/ukl.config)");
+
+    public static readonly Rule RelocationOverflow = new(
+        "UKL021", "relocation-out-of-range", Severity.Error,
+        "A relocated value does not fit the field its relocation type defines.",
+        "compile with -mcmodel=kernel, or check that the symbol lies where the code expects it");
+
+    public static readonly Rule OrphanSection = new(
+        "UKL022", "section-not-placed", Severity.Error,
+        "An allocatable input section matches no rule of the linker script, so ukl-link does not know which slot it belongs to.",
+        "add a pattern for it to the linker script (or /DISCARD/ it)");
+
+    public static readonly Rule ScriptError = new(
+        "UKL023", "linker-script-error", Severity.Error,
+        "The linker script cannot be evaluated, places a section outside the slots, or an ASSERT failed.",
+        null);
+
+    public static readonly Rule MissingEntry = new(
+        "UKL024", "entry-undefined", Severity.Error,
+        "The entry symbol (ENTRY in the script, --entry, default _start) is not defined by the application.",
+        "define _start or pass --entry SYMBOL");
+
+    public static readonly Rule UnrelaxableSequence = new(
+        "UKL025", "unrecognised-relaxation-sequence", Severity.Error,
+        "A TLS or GOT relocation sits in an instruction sequence the linker cannot rewrite to the static form.",
+        "compile with -mcmodel=kernel -fno-pic -fno-pie (or -ftls-model=local-exec)");
+
+    public static readonly Rule DiscardedReference = new(
+        "UKL026", "reference-to-discarded-section", Severity.Error,
+        "Allocated code or data refers to a section that the link discarded (a COMDAT duplicate or a /DISCARD/ rule).",
+        null);
+
     /// <summary>All rules, in id order (the SARIF rule table uses this order).</summary>
     public static IReadOnlyList<Rule> All { get; } = new[]
     {
         AddressCannotReachKernel, RedZoneUse, RedZoneFlagMissing, RelaxableConstruct, UnsupportedRelocation,
         IndirectFunction, LegacyConstructors, SyscallSites, WrongObjectKind, UndefinedSymbol, KernelDescriptor,
-        KernelNotUkl, DuplicateDefinition, LinkerCreatedSection, ExecutableStack,
+        KernelNotUkl, DuplicateDefinition, LinkerCreatedSection, ExecutableStack, SlotTooSmall, RelocationOverflow,
+        OrphanSection, ScriptError, MissingEntry, UnrelaxableSequence, DiscardedReference,
     };
 }

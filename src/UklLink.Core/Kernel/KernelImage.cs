@@ -26,6 +26,9 @@ public sealed class KernelImage : IDisposable
 
     public string Path { get; }
 
+    /// <summary>Address of <c>ukl_descriptor</c>, or null when the kernel has none.</summary>
+    public ulong? DescriptorAddress => _descriptorSymbol?.Value;
+
     /// <summary>Defined global and weak symbols, by name.</summary>
     public IReadOnlyDictionary<string, KernelSymbol> GlobalSymbols => _globals;
 

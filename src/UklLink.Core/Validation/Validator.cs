@@ -22,7 +22,7 @@ public sealed class Validator
     };
 
     private readonly FindingBag _bag = new();
-    private readonly Dictionary<ObjectFile, SourceMap?> _sourceMaps = new();
+    private readonly Locator _locator = new();
 
     public static FindingBag Run(InputSet inputs, KernelImage? kernel)
     {
@@ -190,22 +190,7 @@ public sealed class Validator
     private static string FormatSize(ulong bytes) =>
         bytes % (1024 * 1024) == 0 ? $"{bytes / (1024 * 1024)} MiB" : bytes % 1024 == 0 ? $"{bytes / 1024} KiB" : $"{bytes} bytes";
 
-    private SourceMap? SourceMapOf(ObjectFile obj)
-    {
-        if (!_sourceMaps.TryGetValue(obj, out var map))
-            _sourceMaps[obj] = map = SourceMap.Build(obj);
-        return map;
-    }
+    private SourceMap? SourceMapOf(ObjectFile obj) => _locator.SourceMapOf(obj);
 
-    private Location At(InputSection? section, ulong? offset, InputSymbol? symbol = null)
-    {
-        if (section is null)
-            return symbol is null ? new Location("?") : new Location(symbol.File.Path, symbol.File.Member, Symbol: symbol.Name);
-        var obj = section.File;
-        var enclosing = symbol ?? (offset is { } o ? CodeRegion.EnclosingSymbol(section, o) : null);
-        ulong? symOffset = enclosing is not null && offset is { } off && off >= enclosing.Value ? off - enclosing.Value : null;
-        (string File, int Line)? source = offset is { } at ? SourceMapOf(obj)?.Find(section, at) : null;
-        return new Location(obj.Path, obj.Member, section.Name, offset, enclosing?.Name is { Length: > 0 } n ? n : null, symOffset,
-            source?.File, source?.Line);
-    }
+    private Location At(InputSection? section, ulong? offset, InputSymbol? symbol = null) => _locator.At(section, offset, symbol);
 }

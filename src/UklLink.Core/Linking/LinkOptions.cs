@@ -1,0 +1,23 @@
+namespace UklLink.Linking;
+
+public enum MapFormat { Text, Json }
+
+/// <summary>Everything `ukl-link link` is asked to do.</summary>
+public sealed record LinkOptions
+{
+    public required string KernelPath { get; init; }
+    public required IReadOnlyList<string> Inputs { get; init; }
+    public required string OutputPath { get; init; }
+
+    /// <summary>Linker script; null means linker-scripts/ukl-app.ld shipped next to the tool.</summary>
+    public string? ScriptPath { get; init; }
+
+    /// <summary>Entry symbol; null means the script's ENTRY, else _start.</summary>
+    public string? Entry { get; init; }
+
+    public string? MapPath { get; init; }
+    public MapFormat MapFormat { get; init; } = MapFormat.Text;
+
+    public bool RewriteSyscalls { get; init; } = true;
+    public bool StrictRewrite { get; init; }
+}

@@ -1,0 +1,553 @@
+using System.Buffers.Binary;
+using System.Diagnostics;
+using UklLink.Diagnostics;
+using UklLink.Inputs;
+using UklLink.Kernel;
+using UklLink.Layout;
+using UklLink.LinkerScript;
+using UklLink.Output;
+using UklLink.Symbols;
+using UklLink.X86_64;
+using static UklLink.Inputs.ElfConstants;
+
+namespace UklLink.Linking;
+
+/// <summary>
+/// `ukl-link link`: the passes in order — read, resolve, layout, relocate, write — each appending findings; the
+/// output is written only when no pass reported an error.
+/// </summary>
+public sealed class Linker
+{
+    public const string DefaultScriptName = "ukl-app.ld";
+    private const int PhdrSize = 56;
+
+    private readonly LinkOptions _options;
+    private readonly FindingBag _bag = new();
+    private readonly Locator _locator = new();
+    private readonly LinkResult _result;
+    private readonly Stopwatch _clock = Stopwatch.StartNew();
+    private long _lastMark;
+
+    private Linker(LinkOptions options)
+    {
+        _options = options;
+        _result = new LinkResult(_bag);
+    }
+
+    public static LinkResult Link(LinkOptions options)
+    {
+        var linker = new Linker(options);
+        linker.Run();
+        return linker._result;
+    }
+
+    private void Mark(string pass)
+    {
+        long now = _clock.ElapsedMilliseconds;
+        _result.Timings.Add((pass, now - _lastMark));
+        _lastMark = now;
+    }
+
+    private bool Failed => _bag.ErrorCount > 0;
+
+    private void Run()
+    {
+        var script = LoadScript(_options.ScriptPath);
+        using var kernel = KernelImage.Load(_options.KernelPath);
+        using var inputs = InputSet.Load(_options.Inputs);
+        Mark("read");
+        var slots = CheckKernel(kernel);
+        foreach (var rejected in inputs.Rejected)
+            _bag.Report(Rules.WrongObjectKind, new Location(rejected.RejectedPath, rejected.Member), $"{rejected.DisplayName} {rejected.Reason}");
+        if (Failed || slots is null)
+            return;
+
+        // Resolve: application first, then the script's symbols, then the kernel's.
+        var scriptNames = ScriptDefinedNames(script);
+        var resolution = Resolver.Resolve(inputs, name => scriptNames.Contains(name) || kernel.GlobalSymbols.ContainsKey(name));
+        ReportResolution(resolution);
+        if (Failed)
+            return;
+        var live = LiveSections(resolution.Included);
+        var commons = CommonSymbols(resolution);
+        Mark("resolve");
+
+        // GOT: one slot per target that some unrelaxable GOT relocation needs. Decided before layout because the
+        // decision depends only on the instruction and the kind of target, not on addresses.
+        var preliminary = new PreliminaryTargets(resolution, kernel, scriptNames);
+        var gotSlots = new Dictionary<object, ulong>();
+        foreach (var section in live)
+            foreach (var r in section.Relocations)
+                if (r.Type is RelocationTypes.R_X86_64_GOTPCREL or RelocationTypes.R_X86_64_GOTPCRELX or RelocationTypes.R_X86_64_REX_GOTPCRELX
+                    && Relocator.NeedsGotEntry(r, section.Data, preliminary.Resolve(r.Symbol)))
+                {
+                    var key = SymbolValues.GotKey(r.Symbol, resolution);
+                    if (!gotSlots.ContainsKey(key))
+                        gotSlots[key] = (ulong)gotSlots.Count * 8;
+                }
+        var synthetic = new List<SyntheticPiece>();
+        SyntheticPiece? got = null;
+        if (gotSlots.Count > 0)
+            synthetic.Add(got = new SyntheticPiece(".got", (ulong)gotSlots.Count * 8, 8, SHF_ALLOC | SHF_WRITE, noBits: false));
+        SyntheticPiece? common = null;
+        var commonOffsets = new Dictionary<InputSymbol, ulong>();
+        if (commons.Count > 0)
+        {
+            ulong size = 0, align = 1;
+            foreach (var c in commons)
+            {
+                ulong a = Math.Max(1, c.Value);
+                size = (size + a - 1) & ~(a - 1);
+                commonOffsets[c] = size;
+                size += c.Size;
+                align = Math.Max(align, a);
+            }
+            synthetic.Add(common = SyntheticPiece.Bss("COMMON", size, align));
+        }
+
+        // Layout.
+        LayoutResult layout;
+        try
+        {
+            layout = LayoutEngine.Run(new LayoutRequest
+            {
+                Script = script,
+                Sections = live,
+                Synthetic = synthetic,
+                Slots = slots,
+                ExternalSymbol = name => kernel.TryGetSymbolValue(name, out ulong v) ? v : null,
+                DefinedByApplication = name => resolution.Definitions.ContainsKey(name),
+                ReferencedByApplication = name => IsReferenced(resolution, name),
+            });
+        }
+        catch (LayoutException ex)
+        {
+            _bag.Report(Rules.ScriptError, ScriptLocation(ex.Position), ex.Message);
+            return;
+        }
+        foreach (var orphan in layout.Orphans)
+            _bag.Report(Rules.OrphanSection, _locator.At(orphan, null), $"section '{orphan.Name}' ({orphan.Size} bytes) matches no rule of the linker script {script.File}");
+        CheckSlots(layout, slots);
+        foreach (var failed in layout.FailedAsserts)
+            _bag.Report(Rules.ScriptError, ScriptLocation(failed.Position), failed.Message);
+        if (Failed)
+            return;
+
+        var (tlsStart, tlsMemSize, tlsFileSize, tlsAlign) = TlsSegment(layout);
+        ulong tlsSize = AlignUp(tlsMemSize, tlsAlign);
+        var commonAddresses = common is null ? new Dictionary<InputSymbol, ulong>() : commonOffsets.ToDictionary(kv => kv.Key, kv => common.Address + kv.Value);
+        var values = new SymbolValues(resolution, layout, kernel, commonAddresses,
+            (section, offset) => layout.Placed.TryGetValue(section, out var piece) && piece.Output is not null ? piece.Address + offset : null,
+            gotSlots, got?.Address ?? 0, tlsStart, tlsSize);
+
+        string entryName = _options.Entry ?? layout.Entry ?? "_start";
+        var entry = values.ResolveName(entryName, null);
+        if (entry.Kind is not (TargetKind.Section) || !resolution.Definitions.ContainsKey(entryName) && !layout.Symbols.ContainsKey(entryName))
+        {
+            _bag.Report(Rules.MissingEntry, new Location(_options.Inputs.FirstOrDefault() ?? _options.KernelPath), $"entry symbol '{entryName}' is not defined by the application");
+            return;
+        }
+        _result.Entry = entry.Value;
+        Mark("layout");
+
+        // Relocate into one buffer per output section with file contents.
+        var images = new Dictionary<OutputSection, byte[]>();
+        var problems = new List<RelocationProblem>();
+        foreach (var os in layout.Sections)
+        {
+            if (os.IsNoBits)
+                continue;
+            var buffer = new byte[os.Size];
+            bool codeFill = (os.Flags & SHF_EXECINSTR) != 0 && !os.HasExplicitFill;
+            if (!codeFill)
+                FillPattern(buffer, os.Fill);
+            ulong filled = os.Address;
+            foreach (var piece in os.Pieces)
+            {
+                int at = (int)(piece.Address - os.Address);
+                if (codeFill && piece.Address > filled)
+                    CodeFill.Fill(buffer.AsSpan((int)(filled - os.Address), (int)(piece.Address - filled)));
+                filled = Math.Max(filled, piece.Address + piece.Size);
+                switch (piece)
+                {
+                    case InputPiece ip when !ip.IsNoBits:
+                        ip.Section.Data.CopyTo(buffer, at);
+                        Relocator.Apply(ip.Section, ip.Section.Relocations, buffer, at, ip.Address, values, problems);
+                        break;
+                    case SyntheticPiece sp when sp.Data is not null:
+                        sp.Data.CopyTo(buffer, at);
+                        break;
+                    case SyntheticPiece sp when sp.IsNoBits:
+                        Array.Clear(buffer, at, (int)sp.Size);
+                        break;
+                }
+            }
+            images[os] = buffer;
+        }
+        if (got is not null && got.Output is { } gotOut)
+        {
+            var buffer = images[gotOut];
+            foreach (var (key, offset) in gotSlots)
+            {
+                var t = key is string name ? values.ResolveName(name, null) : values.Resolve((InputSymbol)key);
+                ulong value = t.IsTls ? t.Value - (tlsStart + tlsSize) : t.Value;
+                BinaryPrimitives.WriteUInt64LittleEndian(buffer.AsSpan((int)(got.Address - gotOut.Address + offset)), value);
+            }
+            _result.GotEntries = gotSlots.Count;
+        }
+        foreach (var p in problems)
+            _bag.Report(p.Kind switch
+            {
+                RelocationProblemKind.Overflow => Rules.RelocationOverflow,
+                RelocationProblemKind.Sequence => Rules.UnrelaxableSequence,
+                RelocationProblemKind.Discarded => Rules.DiscardedReference,
+                _ => Rules.UnsupportedRelocation,
+            }, _locator.At(p.Relocation.Section, p.Relocation.Offset), $"{p.Message}; references '{values.Resolve(p.Relocation).Name}'");
+        Mark("relocate");
+        if (Failed)
+            return;
+
+        // Program headers and descriptor, then the output file.
+        var dataSlot = slots.First(s => s.Name == SlotAbi.Data);
+        var usedEnd = layout.Sections.Where(s => s.Slot == dataSlot && !(s.IsTls && s.IsNoBits)).Select(s => s.End).DefaultIfEmpty(dataSlot.Start).Max();
+        ulong phdrAddress = AlignUp(usedEnd, 8);
+        var phdrs = ProgramHeaders(layout, slots, tlsStart, tlsFileSize, tlsMemSize, tlsAlign, phdrAddress);
+        ulong phdrEnd = phdrAddress + (ulong)(phdrs.Count * PhdrSize);
+        if (phdrEnd > dataSlot.End)
+        {
+            _bag.Report(Rules.SlotTooSmall, new Location(_options.KernelPath), SlotMessage(dataSlot, phdrEnd - dataSlot.Start, "the program header table"), SlotHint(dataSlot, phdrEnd - dataSlot.Start));
+            return;
+        }
+        var phdrBytes = new byte[phdrs.Count * PhdrSize];
+        for (int i = 0; i < phdrs.Count; i++)
+            phdrs[i].WriteTo(phdrBytes.AsSpan(i * PhdrSize));
+
+        var descriptor = Descriptor(kernel, layout, slots, entry.Value, tlsStart, tlsFileSize, tlsMemSize, tlsAlign, phdrAddress, phdrs.Count, phdrEnd);
+        var patches = new List<(ulong Address, byte[] Bytes)>();
+        foreach (var (os, bytes) in images)
+            patches.Add((os.Address, bytes));
+        patches.Add((phdrAddress, phdrBytes));
+        patches.Add((kernel.DescriptorAddress!.Value, descriptor));
+        var symbols = OutputSymbols(resolution, layout, values, tlsStart);
+        Mark("layout-output");
+
+        VmlinuxWriter.Write(kernel, _options.OutputPath, patches, symbols);
+        _result.Written = true;
+        _result.Sections = layout.Sections;
+        Mark("write");
+
+        if (_options.MapPath is { } mapPath)
+        {
+            string map = _options.MapFormat == MapFormat.Json
+                ? LinkMap.FormatJson(layout, symbols, _result, phdrAddress, phdrs.Count)
+                : LinkMap.FormatText(layout, symbols, _result, phdrAddress, phdrs.Count);
+            AtomicFile.WriteText(mapPath, map);
+        }
+    }
+
+    private static Script LoadScript(string? path)
+    {
+        if (path is not null)
+        {
+            string text;
+            try
+            {
+                text = File.ReadAllText(path);
+            }
+            catch (Exception ex) when (ex is IOException or UnauthorizedAccessException)
+            {
+                throw new InputException(path, ex is FileNotFoundException or DirectoryNotFoundException ? "no such file" : ex.Message);
+            }
+            return ScriptParser.Parse(text, path);
+        }
+        return ScriptParser.Parse(DefaultScript.Text, DefaultScriptName);
+    }
+
+    private Location ScriptLocation(ScriptPosition p) => new(p.File, SourceFile: p.File, SourceLine: p.Line);
+
+    private IReadOnlyList<Slot>? CheckKernel(KernelImage kernel)
+    {
+        var where = new Location(kernel.Path, Symbol: SlotAbi.DescriptorSymbol);
+        var descriptor = kernel.ReadDescriptor();
+        var slots = kernel.GetSlots(out var missing);
+        if (descriptor is null || missing.Count > 0)
+        {
+            _bag.Report(Rules.KernelNotUkl, new Location(kernel.Path), descriptor is null
+                ? $"kernel has no {SlotAbi.DescriptorSymbol} symbol: it was not built with CONFIG_UNIKERNEL_LINUX"
+                : $"kernel lacks slot symbols: {string.Join(", ", missing)}");
+            return null;
+        }
+        if (descriptor.AbiVersion != SlotAbi.Version || descriptor.Size != SlotAbi.DescriptorSize || descriptor.SymbolSize != SlotAbi.DescriptorSize)
+        {
+            _bag.Report(Rules.KernelNotUkl, where, $"kernel speaks slot ABI version {descriptor.AbiVersion} with a {descriptor.Size}-byte descriptor; this ukl-link supports version {SlotAbi.Version} ({SlotAbi.DescriptorSize} bytes)");
+            return null;
+        }
+        if (descriptor.HasApplication)
+        {
+            _bag.Report(Rules.KernelNotUkl, where, "kernel already has an application linked into its slots; link against the kernel build's own vmlinux",
+                "pass the vmlinux from kernel/build, not the output of an earlier ukl-link link");
+            return null;
+        }
+        return slots;
+    }
+
+    private void ReportResolution(Resolution resolution)
+    {
+        foreach (var d in resolution.Duplicates)
+            _bag.Report(Rules.DuplicateDefinition, _locator.At(d.Second.Section, d.Second.Value, d.Second),
+                $"duplicate symbol: {d.Name} (also defined in {d.First.File.DisplayName})");
+        foreach (var u in resolution.Undefined)
+        {
+            var first = u.ReferencedBy[0];
+            string others = u.ReferenceCount > 1
+                ? $" (referenced {u.ReferenceCount} times; also by {string.Join(", ", u.ReferencedBy.Skip(1).Select(r => _locator.At(r.Section, r.Offset).ToString()))})"
+                : "";
+            _bag.Report(Rules.UndefinedSymbol, _locator.At(first.Section, first.Offset), $"undefined symbol: {u.Name}{others}");
+        }
+    }
+
+    private static HashSet<string> ScriptDefinedNames(Script script)
+    {
+        var names = new HashSet<string>(StringComparer.Ordinal);
+        void Add(Assignment a)
+        {
+            if (a.Symbol != ".")
+                names.Add(a.Symbol);
+        }
+        foreach (var c in script.Commands)
+        {
+            if (c is TopLevelAssignment t)
+                Add(t.Assignment);
+            if (c is SectionsCommand s)
+                foreach (var item in s.Items)
+                {
+                    if (item is AssignmentItem ai)
+                        Add(ai.Assignment);
+                    if (item is OutputSectionStatement os)
+                        foreach (var a in os.Items.OfType<AssignmentInSection>())
+                            Add(a.Assignment);
+                }
+        }
+        return names;
+    }
+
+    private static bool IsReferenced(Resolution resolution, string name) =>
+        resolution.Included.Any(o => o.Symbols.Any(s => s.IsUndefined && s.Name == name));
+
+    /// <summary>Allocatable sections of the included objects; of COMDAT groups with one signature only the first.</summary>
+    private static List<InputSection> LiveSections(IReadOnlyList<ObjectFile> included)
+    {
+        var groups = new Dictionary<string, ObjectFile>(StringComparer.Ordinal);
+        var live = new List<InputSection>();
+        foreach (var obj in included)
+        {
+            foreach (var section in obj.AllSections)
+            {
+                if (!section.IsAlloc || section.Type is SHT_GROUP or SHT_RELA or SHT_REL or SHT_SYMTAB or SHT_STRTAB)
+                    continue;
+                if (section.ComdatSignature is { } sig && groups.TryGetValue(sig, out var owner) && owner != obj)
+                    continue;
+                if (section.ComdatSignature is { } sig2)
+                    groups.TryAdd(sig2, obj);
+                live.Add(section);
+            }
+        }
+        return live;
+    }
+
+    /// <summary>The COMMON symbols that won resolution, in the order their names were first defined.</summary>
+    private static List<InputSymbol> CommonSymbols(Resolution resolution) =>
+        resolution.Definitions.Values.Where(s => s.IsCommon).ToList();
+
+    private void CheckSlots(LayoutResult layout, IReadOnlyList<Slot> slots)
+    {
+        foreach (var slot in slots)
+        {
+            var inSlot = new List<OutputSection>();
+            foreach (var os in layout.Sections)
+            {
+                if (os.Address >= slot.Start && os.Address <= slot.End)
+                {
+                    os.Slot ??= slot;
+                    if (os.Slot == slot)
+                        inSlot.Add(os);
+                }
+            }
+            var counted = inSlot.Where(s => !(s.IsTls && s.IsNoBits)).ToList();
+            if (counted.Count == 0)
+                continue;
+            ulong end = counted.Max(s => s.End);
+            if (end > slot.End)
+            {
+                ulong need = end - slot.Start;
+                string names = string.Join(", ", counted.Select(s => $"{s.Name} {s.Size}"));
+                _bag.Report(Rules.SlotTooSmall, new Location(_options.KernelPath), SlotMessage(slot, need, names), SlotHint(slot, need));
+            }
+        }
+        foreach (var os in layout.Sections.Where(s => s.Slot is null))
+            _bag.Report(Rules.ScriptError, new Location(_options.ScriptPath ?? DefaultScriptName),
+                $"output section {os.Name} at 0x{os.Address:x} lies in no slot of the kernel (slots: {string.Join(", ", slots.Select(s => $"{s.Name.Role} 0x{s.Start:x}-0x{s.End:x}"))})");
+        var ordered = layout.Sections.Where(s => s.Size > 0 && !(s.IsTls && s.IsNoBits)).OrderBy(s => s.Address).ToList();
+        for (int i = 1; i < ordered.Count; i++)
+            if (ordered[i].Address < ordered[i - 1].End)
+                _bag.Report(Rules.ScriptError, new Location(_options.ScriptPath ?? DefaultScriptName),
+                    $"output sections {ordered[i - 1].Name} (0x{ordered[i - 1].Address:x}-0x{ordered[i - 1].End:x}) and {ordered[i].Name} (0x{ordered[i].Address:x}) overlap");
+    }
+
+    private static string SlotMessage(Slot slot, ulong need, string what) =>
+        $"{slot.Name.Role} slot too small: the application needs {need} bytes ({what}), the kernel's {slot.Name.Role} slot has {slot.Size} bytes";
+
+    private static string SlotHint(Slot slot, ulong need) =>
+        $"rebuild the kernel with {slot.Name.ConfigOption}=0x{AlignUp(need, 4096):x} or more (kernel/ukl.config)";
+
+    private static (ulong Start, ulong MemSize, ulong FileSize, ulong Align) TlsSegment(LayoutResult layout)
+    {
+        var tls = layout.Sections.Where(s => s.IsTls).ToList();
+        if (tls.Count == 0)
+            return (0, 0, 0, 1);
+        ulong start = tls.Min(s => s.Address);
+        ulong end = tls.Max(s => s.End);
+        ulong fileEnd = tls.Where(s => !s.IsNoBits).Select(s => s.End).DefaultIfEmpty(start).Max();
+        ulong align = tls.Max(s => s.Alignment);
+        return (start, end - start, fileEnd - start, align);
+    }
+
+    private static ulong AlignUp(ulong v, ulong a) => a <= 1 ? v : (v + a - 1) & ~(a - 1);
+
+    private static void FillPattern(byte[] buffer, byte[] fill)
+    {
+        if (fill.Length == 1)
+        {
+            Array.Fill(buffer, fill[0]);
+            return;
+        }
+        for (int i = 0; i < buffer.Length; i++)
+            buffer[i] = fill[i % fill.Length];
+    }
+
+    private List<ProgramHeader> ProgramHeaders(LayoutResult layout, IReadOnlyList<Slot> slots, ulong tlsStart, ulong tlsFileSize,
+        ulong tlsMemSize, ulong tlsAlign, ulong phdrAddress)
+    {
+        var list = new List<ProgramHeader>();
+        foreach (var slot in slots)
+        {
+            var sections = layout.Sections.Where(s => s.Slot == slot && !(s.IsTls && s.IsNoBits)).ToList();
+            ulong start = sections.Count > 0 ? sections.Min(s => s.Address) : slot.Start;
+            ulong end = sections.Count > 0 ? sections.Max(s => s.End) : slot.Start;
+            if (slot.Name == SlotAbi.Data)
+                end = Math.Max(end, phdrAddress + (ulong)(PhdrCount(layout, slots, tlsMemSize) * PhdrSize));
+            if (end == start)
+                continue;
+            uint flags = slot.Name == SlotAbi.Text ? PF_R | PF_X : slot.Name == SlotAbi.Rodata ? PF_R : PF_R | PF_W;
+            ulong fileSize = slot.Name == SlotAbi.Bss ? 0 : end - start;
+            list.Add(new ProgramHeader(PT_LOAD, flags, start, fileSize, end - start, 4096));
+        }
+        if (tlsMemSize > 0)
+            list.Add(new ProgramHeader(PT_TLS, PF_R, tlsStart, tlsFileSize, tlsMemSize, tlsAlign));
+        list.Add(new ProgramHeader(PT_GNU_STACK, PF_R | PF_W, 0, 0, 0, 16));
+        return list;
+    }
+
+    /// <summary>How many headers <see cref="ProgramHeaders"/> makes, needed before the table's own extent is known.</summary>
+    private static int PhdrCount(LayoutResult layout, IReadOnlyList<Slot> slots, ulong tlsMemSize)
+    {
+        int loads = 0;
+        foreach (var slot in slots)
+        {
+            bool used = layout.Sections.Any(s => s.Slot == slot && !(s.IsTls && s.IsNoBits) && s.Size > 0) || slot.Name == SlotAbi.Data;
+            if (used)
+                loads++;
+        }
+        return loads + (tlsMemSize > 0 ? 1 : 0) + 1;
+    }
+
+    private static byte[] Descriptor(KernelImage kernel, LayoutResult layout, IReadOnlyList<Slot> slots, ulong entry, ulong tlsStart,
+        ulong tlsFileSize, ulong tlsMemSize, ulong tlsAlign, ulong phdrAddress, int phnum, ulong phdrEnd)
+    {
+        var bytes = kernel.ReadBytes(kernel.DescriptorAddress!.Value, SlotAbi.DescriptorSize)!;
+        void Put(int offset, ulong value) => BinaryPrimitives.WriteUInt64LittleEndian(bytes.AsSpan(offset), value);
+        Put(SlotAbi.Offsets.Entry, entry);
+        Put(SlotAbi.Offsets.TlsImage, tlsMemSize > 0 ? tlsStart : 0);
+        Put(SlotAbi.Offsets.TlsFileSize, tlsFileSize);
+        Put(SlotAbi.Offsets.TlsMemSize, tlsMemSize);
+        Put(SlotAbi.Offsets.TlsAlign, tlsMemSize > 0 ? tlsAlign : 0);
+        Put(SlotAbi.Offsets.Phdr, phdrAddress);
+        Put(SlotAbi.Offsets.Phnum, (ulong)phnum);
+        Put(SlotAbi.Offsets.Phentsize, PhdrSize);
+        var fields = new[]
+        {
+            (SlotAbi.Text, SlotAbi.Offsets.TextStart, SlotAbi.Offsets.TextEnd),
+            (SlotAbi.Rodata, SlotAbi.Offsets.RodataStart, SlotAbi.Offsets.RodataEnd),
+            (SlotAbi.Data, SlotAbi.Offsets.DataStart, SlotAbi.Offsets.DataEnd),
+            (SlotAbi.Bss, SlotAbi.Offsets.BssStart, SlotAbi.Offsets.BssEnd),
+        };
+        foreach (var (name, startField, endField) in fields)
+        {
+            var slot = slots.First(s => s.Name == name);
+            var sections = layout.Sections.Where(s => s.Slot == slot && !(s.IsTls && s.IsNoBits) && s.Size > 0).ToList();
+            ulong start = sections.Count > 0 ? sections.Min(s => s.Address) : slot.Start;
+            ulong end = sections.Count > 0 ? sections.Max(s => s.End) : slot.Start;
+            if (name == SlotAbi.Data)
+            {
+                start = Math.Min(start, phdrAddress);
+                end = Math.Max(end, phdrEnd);
+            }
+            Put(startField, start);
+            Put(endField, end);
+        }
+        Put(SlotAbi.Offsets.Flags, 0);
+        // The magic goes in last: a descriptor that carries it is complete.
+        Put(SlotAbi.Offsets.Magic, SlotAbi.AppMagic);
+        return bytes;
+    }
+
+    private static List<OutputSymbol> OutputSymbols(Resolution resolution, LayoutResult layout, SymbolValues values, ulong tlsStart)
+    {
+        var list = new List<OutputSymbol>();
+        foreach (var obj in resolution.Included)
+        {
+            foreach (var s in obj.Symbols)
+            {
+                if (!s.IsLocal || s.Name.Length == 0 || s.Type is STT_SECTION or STT_FILE || s.Name.StartsWith(".L", StringComparison.Ordinal))
+                    continue;
+                if (s.Section is { } sec && (sec.Flags & SHF_MERGE) != 0)
+                    continue;
+                if (values.ValueOf(s) is not { } address)
+                    continue;
+                list.Add(Symbol(s.Name, address, s, tlsStart, STB_LOCAL));
+            }
+        }
+        foreach (var (name, def) in resolution.Definitions)
+        {
+            if (layout.Symbols.ContainsKey(name) || values.ValueOf(def) is not { } address)
+                continue;
+            list.Add(Symbol(name, address, def, tlsStart, def.Bind));
+        }
+        foreach (var (name, s) in layout.Symbols)
+            list.Add(new OutputSymbol(name, s.Value, 0, s.Hidden ? STB_LOCAL : STB_GLOBAL, STT_NOTYPE, s.Hidden ? STV_HIDDEN : (byte)0, s.Value, s.Section is null));
+        return list;
+    }
+
+    private static OutputSymbol Symbol(string name, ulong address, InputSymbol s, ulong tlsStart, byte bind)
+    {
+        bool tls = s.Type == STT_TLS;
+        return new OutputSymbol(name, tls ? address - tlsStart : address, s.Size, bind, s.Type, s.Visibility, address, s.IsAbsolute);
+    }
+
+    /// <summary>Targets as far as they can be known before layout: enough to decide GOT relaxations.</summary>
+    private sealed class PreliminaryTargets(Resolution resolution, KernelImage kernel, HashSet<string> scriptNames)
+    {
+        public RelocationTarget Resolve(InputSymbol s)
+        {
+            if (s.IsLocal || s.Type == STT_SECTION)
+                return new RelocationTarget(s.Value, s.Size, s.IsAbsolute ? TargetKind.Absolute : TargetKind.Section, s.Type == STT_TLS, s.Name);
+            if (scriptNames.Contains(s.Name))
+                return new RelocationTarget(0, 0, TargetKind.Section, false, s.Name);
+            if (resolution.Definitions.TryGetValue(s.Name, out var d))
+                return new RelocationTarget(d.Value, d.Size, d.IsAbsolute ? TargetKind.Absolute : TargetKind.Section, d.Type == STT_TLS, s.Name);
+            if (kernel.GlobalSymbols.TryGetValue(s.Name, out var k))
+                return new RelocationTarget(k.Value, k.Size, TargetKind.Absolute, k.Type == STT_TLS, s.Name);
+            return new RelocationTarget(0, 0, TargetKind.UndefinedWeak, false, s.Name);
+        }
+    }
+}

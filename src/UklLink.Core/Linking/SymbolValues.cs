@@ -1,0 +1,97 @@
+using UklLink.Inputs;
+using UklLink.Kernel;
+using UklLink.Layout;
+using UklLink.Symbols;
+using UklLink.X86_64;
+using static UklLink.Inputs.ElfConstants;
+
+namespace UklLink.Linking;
+
+/// <summary>
+/// Final values of every symbol a relocation can name, once layout is done: application definitions (through the
+/// resolution for global names), COMMON allocations, script symbols, the kernel's symbols, undefined weak as 0.
+/// </summary>
+internal sealed class SymbolValues : IRelocationContext
+{
+    private readonly Resolution _resolution;
+    private readonly LayoutResult _layout;
+    private readonly KernelImage _kernel;
+    private readonly IReadOnlyDictionary<InputSymbol, ulong> _commons;
+    private readonly Func<InputSection, ulong, ulong?> _sectionAddress;
+    private readonly Dictionary<object, ulong> _gotSlots;
+    private readonly ulong _gotAddress;
+
+    public SymbolValues(Resolution resolution, LayoutResult layout, KernelImage kernel, IReadOnlyDictionary<InputSymbol, ulong> commons,
+        Func<InputSection, ulong, ulong?> sectionAddress, Dictionary<object, ulong> gotSlots, ulong gotAddress, ulong tlsStart, ulong tlsSize)
+    {
+        _resolution = resolution;
+        _layout = layout;
+        _kernel = kernel;
+        _commons = commons;
+        _sectionAddress = sectionAddress;
+        _gotSlots = gotSlots;
+        _gotAddress = gotAddress;
+        TlsStart = tlsStart;
+        TlsSize = tlsSize;
+    }
+
+    public ulong TlsStart { get; }
+    public ulong TlsSize { get; }
+
+    public ulong GotEntryAddress(InputRelocation relocation) => _gotAddress + _gotSlots[GotKey(relocation.Symbol, _resolution)];
+
+    /// <summary>GOT entries are per target: a global name, or a local symbol object.</summary>
+    public static object GotKey(InputSymbol symbol, Resolution resolution) =>
+        symbol.IsLocal || symbol.Type == STT_SECTION ? symbol : symbol.Name;
+
+    public RelocationTarget Resolve(InputRelocation relocation) => Resolve(relocation.Symbol, relocation.Addend);
+
+    /// <summary>
+    /// Resolves a symbol. <paramref name="addend"/> matters only for a section symbol of a merged section, where the
+    /// addend selects the string inside the section.
+    /// </summary>
+    public RelocationTarget Resolve(InputSymbol symbol, long addend = 0)
+    {
+        if (symbol.Index == 0)
+            return new RelocationTarget(0, 0, TargetKind.Absolute, false, "");
+        if (!symbol.IsLocal && symbol.Type != STT_SECTION && symbol.Name.Length > 0)
+            return ResolveName(symbol.Name, symbol);
+        return Defined(symbol);
+    }
+
+    public RelocationTarget ResolveName(string name, InputSymbol? reference)
+    {
+        if (_layout.Symbols.TryGetValue(name, out var script))
+            return new RelocationTarget(script.Value, 0, script.Section is null ? TargetKind.Absolute : TargetKind.Section, false, name);
+        if (_resolution.Definitions.TryGetValue(name, out var def))
+            return Defined(def);
+        if (_kernel.GlobalSymbols.TryGetValue(name, out var k))
+            return new RelocationTarget(k.Value, k.Size, TargetKind.Absolute, k.Type == STT_TLS, name);
+        // Undefined: weak references are 0; strong ones were reported by resolution already.
+        return new RelocationTarget(0, 0, TargetKind.UndefinedWeak, false, name);
+    }
+
+    private RelocationTarget Defined(InputSymbol symbol)
+    {
+        string name = symbol.DisplayName;
+        if (symbol.IsAbsolute)
+            return new RelocationTarget(symbol.Value, symbol.Size, TargetKind.Absolute, false, name);
+        if (symbol.IsCommon)
+        {
+            var winner = _resolution.Definitions.TryGetValue(symbol.Name, out var d) ? d : symbol;
+            return _commons.TryGetValue(winner, out ulong address)
+                ? new RelocationTarget(address, winner.Size, TargetKind.Section, false, name)
+                : new RelocationTarget(0, 0, TargetKind.Discarded, false, name);
+        }
+        if (symbol.Section is not { } section || _sectionAddress(section, symbol.Value) is not { } value)
+            return new RelocationTarget(0, symbol.Size, TargetKind.Discarded, symbol.Type == STT_TLS, name);
+        return new RelocationTarget(value, symbol.Size, TargetKind.Section, section.IsTls, name);
+    }
+
+    /// <summary>The final value of an application symbol for the output symbol table, or null if it was discarded.</summary>
+    public ulong? ValueOf(InputSymbol symbol)
+    {
+        var t = Defined(symbol);
+        return t.Kind == TargetKind.Discarded ? null : t.Value;
+    }
+}

@@ -1,0 +1,235 @@
+using System.Buffers.Binary;
+using System.Text;
+using UklLink.Inputs;
+using UklLink.Kernel;
+using UklLink.Linking;
+using static UklLink.Inputs.ElfConstants;
+
+namespace UklLink.Output;
+
+/// <summary>
+/// Writes the linked vmlinux: the kernel file byte for byte, except the slot bytes and the descriptor (patched in
+/// place) and .symtab/.strtab, which gain the application's symbols. Those two (and .shstrtab and the section header
+/// table after them) are rewritten at the end of the file; no loaded byte moves. See docs/slot-abi.md, "What
+/// ukl-link may write".
+/// </summary>
+public static class VmlinuxWriter
+{
+    private const int ShdrSize = 64, SymSize = 24;
+
+    private sealed class Shdr
+    {
+        public uint Name, Type, Link, Info;
+        public ulong Flags, Addr, Offset, Size, AddrAlign, EntSize;
+
+        public static Shdr Read(ReadOnlySpan<byte> d) => new()
+        {
+            Name = BinaryPrimitives.ReadUInt32LittleEndian(d),
+            Type = BinaryPrimitives.ReadUInt32LittleEndian(d[4..]),
+            Flags = BinaryPrimitives.ReadUInt64LittleEndian(d[8..]),
+            Addr = BinaryPrimitives.ReadUInt64LittleEndian(d[16..]),
+            Offset = BinaryPrimitives.ReadUInt64LittleEndian(d[24..]),
+            Size = BinaryPrimitives.ReadUInt64LittleEndian(d[32..]),
+            Link = BinaryPrimitives.ReadUInt32LittleEndian(d[40..]),
+            Info = BinaryPrimitives.ReadUInt32LittleEndian(d[44..]),
+            AddrAlign = BinaryPrimitives.ReadUInt64LittleEndian(d[48..]),
+            EntSize = BinaryPrimitives.ReadUInt64LittleEndian(d[56..]),
+        };
+
+        public void Write(Span<byte> d)
+        {
+            BinaryPrimitives.WriteUInt32LittleEndian(d, Name);
+            BinaryPrimitives.WriteUInt32LittleEndian(d[4..], Type);
+            BinaryPrimitives.WriteUInt64LittleEndian(d[8..], Flags);
+            BinaryPrimitives.WriteUInt64LittleEndian(d[16..], Addr);
+            BinaryPrimitives.WriteUInt64LittleEndian(d[24..], Offset);
+            BinaryPrimitives.WriteUInt64LittleEndian(d[32..], Size);
+            BinaryPrimitives.WriteUInt32LittleEndian(d[40..], Link);
+            BinaryPrimitives.WriteUInt32LittleEndian(d[44..], Info);
+            BinaryPrimitives.WriteUInt64LittleEndian(d[48..], AddrAlign);
+            BinaryPrimitives.WriteUInt64LittleEndian(d[56..], EntSize);
+        }
+
+        public bool HasFileBytes => Type != SHT_NOBITS && Type != SHT_NULL && Size > 0;
+    }
+
+    public static void Write(KernelImage kernel, string outputPath, IReadOnlyList<(ulong Address, byte[] Bytes)> patches,
+        IReadOnlyList<OutputSymbol> symbols)
+    {
+        using var source = InputFiles.OpenRead(kernel.Path);
+        var ehdr = new byte[64];
+        source.ReadExactly(ehdr);
+        ulong shoff = BinaryPrimitives.ReadUInt64LittleEndian(ehdr.AsSpan(0x28));
+        int shnum = BinaryPrimitives.ReadUInt16LittleEndian(ehdr.AsSpan(0x3c));
+        int shstrndx = BinaryPrimitives.ReadUInt16LittleEndian(ehdr.AsSpan(0x3e));
+        var table = new byte[shnum * ShdrSize];
+        source.Position = (long)shoff;
+        source.ReadExactly(table);
+        var shdrs = Enumerable.Range(0, shnum).Select(i => Shdr.Read(table.AsSpan(i * ShdrSize))).ToList();
+
+        int symtabIndex = shdrs.FindIndex(s => s.Type == SHT_SYMTAB);
+        if (symtabIndex < 0)
+            throw new InputException(kernel.Path, "kernel image has no .symtab (was it stripped?)");
+        var symtab = shdrs[symtabIndex];
+        var strtab = shdrs[(int)symtab.Link];
+        var shstrtab = shdrs[shstrndx];
+
+        // Everything from the symbol table on is rewritten when only the string tables follow it; otherwise append.
+        var tail = new HashSet<Shdr> { symtab, strtab, shstrtab };
+        ulong cut = symtab.Offset;
+        bool tidy = shdrs.Where(s => s.HasFileBytes && !tail.Contains(s)).All(s => s.Offset + s.Size <= cut)
+            && tail.All(s => s.Offset >= cut) && shoff >= cut;
+        if (!tidy)
+            cut = (ulong)source.Length;
+
+        var filePatches = patches.Select(p => (Offset: FileOffset(shdrs, p.Address, p.Bytes.Length, kernel.Path), p.Bytes))
+            .OrderBy(p => p.Offset).ToList();
+
+        var (newSymtab, newStrtab, localCount) = BuildSymbols(source, symtab, strtab, shdrs, symbols);
+        byte[] shstrBytes = ReadAt(source, shstrtab.Offset, (int)shstrtab.Size);
+
+        AtomicFile.Write(outputPath, output =>
+        {
+            CopyWithPatches(source, output, cut, filePatches);
+            ulong pos = cut;
+            pos = Pad(output, pos, 8);
+            symtab.Offset = pos;
+            symtab.Size = (ulong)newSymtab.Length;
+            symtab.Info += (uint)localCount;
+            output.Write(newSymtab);
+            pos += (ulong)newSymtab.Length;
+            strtab.Offset = pos;
+            strtab.Size = (ulong)newStrtab.Length;
+            output.Write(newStrtab);
+            pos += (ulong)newStrtab.Length;
+            if (!ReferenceEquals(shstrtab, strtab))
+            {
+                shstrtab.Offset = pos;
+                output.Write(shstrBytes);
+                pos += (ulong)shstrBytes.Length;
+            }
+            pos = Pad(output, pos, 8);
+            var newTable = new byte[table.Length];
+            for (int i = 0; i < shnum; i++)
+                shdrs[i].Write(newTable.AsSpan(i * ShdrSize));
+            output.Write(newTable);
+            BinaryPrimitives.WriteUInt64LittleEndian(ehdr.AsSpan(0x28), pos);
+            output.Position = 0;
+            output.Write(ehdr);
+        });
+    }
+
+    private static ulong Pad(Stream output, ulong pos, ulong align)
+    {
+        ulong aligned = (pos + align - 1) & ~(align - 1);
+        for (; pos < aligned; pos++)
+            output.WriteByte(0);
+        return aligned;
+    }
+
+    private static byte[] ReadAt(Stream s, ulong offset, int count)
+    {
+        var b = new byte[count];
+        s.Position = (long)offset;
+        s.ReadExactly(b);
+        return b;
+    }
+
+    private static ulong FileOffset(List<Shdr> shdrs, ulong address, int length, string path)
+    {
+        foreach (var s in shdrs)
+        {
+            if ((s.Flags & SHF_ALLOC) == 0 || s.Type == SHT_NOBITS || address < s.Addr || address - s.Addr > s.Size || (ulong)length > s.Size - (address - s.Addr))
+                continue;
+            return s.Offset + (address - s.Addr);
+        }
+        throw new InputException(path, $"0x{length:x} bytes at 0x{address:x} are not inside a kernel section with file contents");
+    }
+
+    private static void CopyWithPatches(Stream source, Stream output, ulong length, List<(ulong Offset, byte[] Bytes)> patches)
+    {
+        var buffer = new byte[1 << 20];
+        source.Position = 0;
+        ulong pos = 0;
+        int next = 0;
+        while (pos < length)
+        {
+            int n = (int)Math.Min((ulong)buffer.Length, length - pos);
+            source.ReadExactly(buffer, 0, n);
+            // Overlay every patch that intersects [pos, pos + n).
+            for (int i = next; i < patches.Count; i++)
+            {
+                var (offset, bytes) = patches[i];
+                if (offset >= pos + (ulong)n)
+                    break;
+                ulong from = Math.Max(offset, pos), to = Math.Min(offset + (ulong)bytes.Length, pos + (ulong)n);
+                if (from < to)
+                    bytes.AsSpan((int)(from - offset), (int)(to - from)).CopyTo(buffer.AsSpan((int)(from - pos)));
+            }
+            while (next < patches.Count && patches[next].Offset + (ulong)patches[next].Bytes.Length <= pos + (ulong)n)
+                next++;
+            output.Write(buffer, 0, n);
+            pos += (ulong)n;
+        }
+    }
+
+    private static (byte[] Symtab, byte[] Strtab, int LocalCount) BuildSymbols(Stream source, Shdr symtab, Shdr strtab, List<Shdr> shdrs,
+        IReadOnlyList<OutputSymbol> symbols)
+    {
+        var old = ReadAt(source, symtab.Offset, (int)symtab.Size);
+        var strings = new MemoryStream();
+        strings.Write(ReadAt(source, strtab.Offset, (int)strtab.Size));
+        var offsets = new Dictionary<string, uint>(StringComparer.Ordinal);
+        uint Name(string name)
+        {
+            if (!offsets.TryGetValue(name, out uint at))
+            {
+                at = (uint)strings.Length;
+                strings.Write(Encoding.UTF8.GetBytes(name));
+                strings.WriteByte(0);
+                offsets[name] = at;
+            }
+            return at;
+        }
+
+        var locals = symbols.Where(s => s.Bind == STB_LOCAL).ToList();
+        var globals = symbols.Where(s => s.Bind != STB_LOCAL).ToList();
+        int oldLocals = (int)symtab.Info;
+        var result = new byte[old.Length + symbols.Count * SymSize];
+        int at = 0;
+        old.AsSpan(0, oldLocals * SymSize).CopyTo(result);
+        at += oldLocals * SymSize;
+        foreach (var s in locals)
+            at = WriteSymbol(result, at, s, Name(s.Name), shdrs);
+        old.AsSpan(oldLocals * SymSize).CopyTo(result.AsSpan(at));
+        at += old.Length - oldLocals * SymSize;
+        foreach (var s in globals)
+            at = WriteSymbol(result, at, s, Name(s.Name), shdrs);
+        return (result, strings.ToArray(), locals.Count);
+    }
+
+    private static int WriteSymbol(byte[] d, int at, OutputSymbol s, uint name, List<Shdr> shdrs)
+    {
+        var span = d.AsSpan(at);
+        BinaryPrimitives.WriteUInt32LittleEndian(span, name);
+        span[4] = (byte)((s.Bind << 4) | (s.Type & 0xf));
+        span[5] = s.Visibility;
+        ushort shndx = (ushort)SHN_ABS;
+        if (!s.Absolute)
+        {
+            for (int i = 1; i < shdrs.Count; i++)
+            {
+                var h = shdrs[i];
+                if ((h.Flags & SHF_ALLOC) != 0 && s.Address >= h.Addr && s.Address - h.Addr < Math.Max(h.Size, 1) && h.Size > 0)
+                {
+                    shndx = (ushort)i;
+                    break;
+                }
+            }
+        }
+        BinaryPrimitives.WriteUInt16LittleEndian(span[6..], shndx);
+        BinaryPrimitives.WriteUInt64LittleEndian(span[8..], s.Value);
+        BinaryPrimitives.WriteUInt64LittleEndian(span[16..], s.Size);
+        return at + SymSize;
+    }
+}

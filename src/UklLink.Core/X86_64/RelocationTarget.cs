@@ -1,0 +1,19 @@
+namespace UklLink.X86_64;
+
+public enum TargetKind
+{
+    /// <summary>Defined in an application section (placed): its address moves with the layout.</summary>
+    Section,
+
+    /// <summary>An absolute value: kernel symbols (as GNU ld sees them through --just-symbols), SHN_ABS symbols.</summary>
+    Absolute,
+
+    /// <summary>An undefined weak reference: the value is 0.</summary>
+    UndefinedWeak,
+
+    /// <summary>Defined in a section the link discarded.</summary>
+    Discarded,
+}
+
+/// <summary>What a relocation's symbol resolved to: value (address, or TLS address), size, and kind.</summary>
+public readonly record struct RelocationTarget(ulong Value, ulong Size, TargetKind Kind, bool IsTls, string Name);
