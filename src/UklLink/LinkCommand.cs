@@ -93,7 +93,7 @@ public static class LinkCommand
             log.Debug("pass {Pass}: {Ms} ms", pass, ms);
         var shown = result.Findings.Findings.Where(f => verbose || !f.Rule.VerboseOnly).ToList();
         if (shown.Count > 0)
-            stderr.Write(TextReport.Format(shown, options.Inputs.Count));
+            stderr.Write(TextReport.Format(shown, options.Inputs.Count, "link"));
         if (!result.Written)
             return ExitCodes.Findings;
         log.Information("linked {Count} inputs into {Output} (entry 0x{Entry:x})", options.Inputs.Count, options.OutputPath, result.Entry);

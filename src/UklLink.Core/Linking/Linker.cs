@@ -202,7 +202,7 @@ public sealed class Linker
                 RelocationProblemKind.Sequence => Rules.UnrelaxableSequence,
                 RelocationProblemKind.Discarded => Rules.DiscardedReference,
                 _ => Rules.UnsupportedRelocation,
-            }, _locator.At(p.Relocation.Section, p.Relocation.Offset), $"{p.Message}; references '{values.Resolve(p.Relocation).Name}'");
+            }, _locator.At(p.Relocation.Section, p.Relocation.Offset), $"{p.Message}; references {TargetText(p.Relocation)}");
         Mark("relocate");
         if (Failed)
             return;
@@ -243,6 +243,23 @@ public sealed class Linker
                 : LinkMap.FormatText(layout, symbols, _result, phdrAddress, phdrs.Count);
             AtomicFile.WriteText(mapPath, map);
         }
+    }
+
+    /// <summary>
+    /// The relocation's target as a user knows it: a section symbol plus addend is shown as the object symbol that
+    /// covers that offset (gcc refers to static variables through their section), else as "section 'name'+offset".
+    /// </summary>
+    private static string TargetText(InputRelocation r)
+    {
+        var s = r.Symbol;
+        if (s.Type != STT_SECTION || s.Section is not { } section)
+            return $"'{s.DisplayName}'";
+        long offset = r.Addend;
+        var covering = section.File.Symbols.FirstOrDefault(o => o.Section == section && o.Type is STT_OBJECT or STT_FUNC or STT_TLS
+            && offset >= (long)o.Value && offset < (long)(o.Value + Math.Max(o.Size, 1)));
+        if (covering is not null)
+            return offset == (long)covering.Value ? $"'{covering.Name}'" : $"'{covering.Name}'+0x{offset - (long)covering.Value:x}";
+        return offset == 0 ? $"section '{section.Name}'" : $"section '{section.Name}'{(offset < 0 ? "-" : "+")}0x{Math.Abs(offset):x}";
     }
 
     private static Script LoadScript(string? path)
@@ -298,11 +315,15 @@ public sealed class Linker
                 $"duplicate symbol: {d.Name} (also defined in {d.First.File.DisplayName})");
         foreach (var u in resolution.Undefined)
         {
+            // lld's layout: the name, then one ">>> referenced by" line per site (source line, then object position).
+            var lines = u.ReferencedBy.Select(r =>
+            {
+                var at = _locator.At(r.Section, r.Offset);
+                return at.SourceText is { } src ? $">>> referenced by {src} ({at})" : $">>> referenced by {at}";
+            });
+            string more = u.ReferenceCount > u.ReferencedBy.Count ? $"\n>>> referenced {u.ReferenceCount - u.ReferencedBy.Count} more times" : "";
             var first = u.ReferencedBy[0];
-            string others = u.ReferenceCount > 1
-                ? $" (referenced {u.ReferenceCount} times; also by {string.Join(", ", u.ReferencedBy.Skip(1).Select(r => _locator.At(r.Section, r.Offset).ToString()))})"
-                : "";
-            _bag.Report(Rules.UndefinedSymbol, _locator.At(first.Section, first.Offset), $"undefined symbol: {u.Name}{others}");
+            _bag.Report(Rules.UndefinedSymbol, _locator.At(first.Section, first.Offset), $"undefined symbol: {u.Name}\n{string.Join("\n", lines)}{more}");
         }
     }
 
@@ -361,18 +382,13 @@ public sealed class Linker
 
     private void CheckSlots(LayoutResult layout, IReadOnlyList<Slot> slots)
     {
+        // A section belongs to the slot its start lies in (an empty one may sit exactly at a slot's end).
+        foreach (var os in layout.Sections)
+            os.Slot = slots.FirstOrDefault(s => os.Address >= s.Start && os.Address < s.End)
+                ?? slots.FirstOrDefault(s => os.Address == s.End && os.Size == 0);
         foreach (var slot in slots)
         {
-            var inSlot = new List<OutputSection>();
-            foreach (var os in layout.Sections)
-            {
-                if (os.Address >= slot.Start && os.Address <= slot.End)
-                {
-                    os.Slot ??= slot;
-                    if (os.Slot == slot)
-                        inSlot.Add(os);
-                }
-            }
+            var inSlot = layout.Sections.Where(os => os.Slot == slot).ToList();
             var counted = inSlot.Where(s => !(s.IsTls && s.IsNoBits)).ToList();
             if (counted.Count == 0)
                 continue;

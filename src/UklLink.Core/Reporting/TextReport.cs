@@ -9,7 +9,7 @@ namespace UklLink.Reporting;
 /// </summary>
 public static class TextReport
 {
-    public static string Format(IEnumerable<Finding> findings, int fileCount)
+    public static string Format(IEnumerable<Finding> findings, int fileCount, string command = "validate")
     {
         var sb = new StringBuilder();
         int errors = 0, warnings = 0, notes = 0;
@@ -25,7 +25,7 @@ public static class TextReport
             if (f.Hint is not null)
                 sb.Append("    hint: ").Append(f.Hint).Append('\n');
         }
-        sb.Append($"validate: {fileCount} input{(fileCount == 1 ? "" : "s")}, {Plural(errors, "error")}, {Plural(warnings, "warning")}, {Plural(notes, "note")}\n");
+        sb.Append($"{command}: {fileCount} input{(fileCount == 1 ? "" : "s")}, {Plural(errors, "error")}, {Plural(warnings, "warning")}, {Plural(notes, "note")}\n");
         return sb.ToString();
     }
 

@@ -1,0 +1,285 @@
+using System.Buffers.Binary;
+using ELFSharp.ELF;
+using ELFSharp.ELF.Sections;
+using UklLink.Kernel;
+using UklLink.Tests.Support;
+using Xunit;
+
+namespace UklLink.Tests.Link;
+
+/// <summary>`ukl-link link` against the small stand-in kernel: placement, descriptor, symbols, errors, determinism.</summary>
+public class LinkBehaviourTests
+{
+    private const string App = """
+        extern int kernel_print(const char *);
+        static const char greeting[] = "hello";
+        __thread long tls_init = 5;
+        __thread long tls_zero;
+        long counter = 3;
+        long zeroed[8];
+        long _start(void) { tls_zero++; zeroed[2] = counter; kernel_print(greeting); return tls_init; }
+        """;
+
+    private static string Obj(string source, string name, string flags = Toolchain.UklFlags) => Toolchain.CompileC(source, flags, name);
+
+    private static string Kernel() => FakeKernel.Build(1, "kernel_print");
+
+    private static string Out() => Path.Combine(Toolchain.NewWorkDirectory(), "vmlinux.app");
+
+    private static ulong Symbol(IELF elf, string name) =>
+        ((ISymbolTable)elf.GetSection(".symtab")).Entries.Cast<SymbolEntry<ulong>>().Last(e => e.Name == name).Value; // the stand-in kernel has its own _start; the app's symbols come after the kernel's
+
+    [Fact]
+    public void PlacesEachKindOfSectionInItsSlotAndFillsTheDescriptor()
+    {
+        var kernel = Kernel();
+        var output = Out();
+        var r = Cli.Run("link", "--kernel", kernel, "-o", output, Obj(App, "app"));
+        Assert.True(r.ExitCode == 0, r.Stderr);
+
+        using var k = KernelImage.Load(output);
+        var slots = k.GetSlots(out _).ToDictionary(s => s.Name.Role);
+        using var elf = ELFReader.Load(output);
+        bool In(string role, ulong a) => a >= slots[role].Start && a < slots[role].End;
+        Assert.True(In("text", Symbol(elf, "_start")));
+        Assert.True(In("rodata", Symbol(elf, "greeting")));
+        Assert.True(In("data", Symbol(elf, "counter")));
+        Assert.True(In("bss", Symbol(elf, "zeroed")));
+        Assert.Equal(3L, BitConverter.ToInt64(k.ReadBytes(Symbol(elf, "counter"), 8)));
+        Assert.Equal("hello\0", System.Text.Encoding.ASCII.GetString(k.ReadBytes(Symbol(elf, "greeting"), 6)!));
+
+        var d = k.ReadBytes(k.DescriptorAddress!.Value, 192)!;
+        ulong F(int off) => BinaryPrimitives.ReadUInt64LittleEndian(d.AsSpan(off));
+        Assert.Equal(SlotAbi.AppMagic, F(SlotAbi.Offsets.Magic));
+        Assert.Equal(Symbol(elf, "_start"), F(SlotAbi.Offsets.Entry));
+        // TLS: 8 bytes of .tdata then 8 of .tbss; the image starts at __tls_data_start and holds tls_init's 5.
+        Assert.Equal(Symbol(elf, "__tls_data_start"), F(SlotAbi.Offsets.TlsImage));
+        Assert.Equal(8UL, F(SlotAbi.Offsets.TlsFileSize));
+        Assert.Equal(16UL, F(SlotAbi.Offsets.TlsMemSize));
+        Assert.Equal(5L, BitConverter.ToInt64(k.ReadBytes(F(SlotAbi.Offsets.TlsImage), 8)));
+        // ELF TLS symbols hold offsets in the TLS block.
+        Assert.Equal(0UL, Symbol(elf, "tls_init"));
+        Assert.Equal(8UL, Symbol(elf, "tls_zero"));
+
+        // Program headers: parse them from the image and check them against the descriptor's ranges.
+        int phnum = (int)F(SlotAbi.Offsets.Phnum);
+        Assert.Equal(56UL, F(SlotAbi.Offsets.Phentsize));
+        var table = k.ReadBytes(F(SlotAbi.Offsets.Phdr), phnum * 56)!;
+        var types = Enumerable.Range(0, phnum).Select(i => BinaryPrimitives.ReadUInt32LittleEndian(table.AsSpan(i * 56))).ToList();
+        Assert.Equal(4, types.Count(t => t == 1)); // text, rodata, data, bss
+        Assert.Contains(7u, types);                // PT_TLS
+        Assert.Contains(0x6474e551u, types);       // PT_GNU_STACK
+        int tls = types.IndexOf(7);
+        Assert.Equal(F(SlotAbi.Offsets.TlsImage), BinaryPrimitives.ReadUInt64LittleEndian(table.AsSpan(tls * 56 + 16)));
+        Assert.Equal(F(SlotAbi.Offsets.TextStart), slots["text"].Start);
+        Assert.True(F(SlotAbi.Offsets.TextEnd) > Symbol(elf, "_start"));
+        Assert.InRange(F(SlotAbi.Offsets.Phdr), F(SlotAbi.Offsets.DataStart), F(SlotAbi.Offsets.DataEnd) - 1);
+    }
+
+    [Fact]
+    public void CallsIntoTheKernelAreResolvedToKernelSymbols()
+    {
+        var kernel = Kernel();
+        var output = Out();
+        Assert.Equal(0, Cli.Run("link", "--kernel", kernel, "-o", output, Obj(App, "app")).ExitCode);
+        using var elf = ELFReader.Load(output);
+        using var k = KernelImage.Load(output);
+        // Find the call rel32 in _start that lands on kernel_print: decode with objdump as an outside check.
+        string dis = Toolchain.Run($"objdump -d --start-address=0x{Symbol(elf, "_start"):x} --stop-address=0x{Symbol(elf, "_start") + 64:x} {output}");
+        Assert.Contains($"call   {Symbol(elf, "kernel_print"):x} <kernel_print>", dis);
+    }
+
+    [Fact]
+    public void SameInputsGiveTheSameBytes()
+    {
+        var kernel = Kernel();
+        var obj = Obj(App, "app");
+        var a = Out();
+        var b = Out();
+        Assert.Equal(0, Cli.Run("link", "-k", kernel, "-o", a, obj).ExitCode);
+        Assert.Equal(0, Cli.Run("link", "-k", kernel, "-o", b, obj).ExitCode);
+        Assert.Equal(File.ReadAllBytes(a), File.ReadAllBytes(b));
+    }
+
+    [Fact]
+    public void UndefinedSymbolIsReportedLikeLld()
+    {
+        var obj = Obj("extern int nothere(void);\nint _start(void) { return nothere(); }", "undef", Toolchain.UklFlags + " -g");
+        var output = Out();
+        var r = Cli.Run("link", "-k", Kernel(), "-o", output, obj);
+        Assert.Equal(1, r.ExitCode);
+        Assert.Contains("error UKL010: undefined symbol: nothere", r.Stderr);
+        Assert.Matches(@">>> referenced by \S+\.c:2 \(\S+undef\.o:\(\.text\+0x[0-9a-f]+\)\)", r.Stderr);
+        Assert.False(File.Exists(output));
+        Assert.Empty(Directory.GetFiles(Path.GetDirectoryName(output)!));
+    }
+
+    [Fact]
+    public void DuplicateStrongDefinitionsAreAnError()
+    {
+        var a = Obj("int twice(void) { return 1; } int _start(void) { return twice(); }", "dup1");
+        var b = Obj("int twice(void) { return 2; }", "dup2");
+        var r = Cli.Run("link", "-k", Kernel(), "-o", Out(), a, b);
+        Assert.Equal(1, r.ExitCode);
+        Assert.Contains("UKL013", r.Stderr);
+        Assert.Contains("duplicate symbol: twice", r.Stderr);
+    }
+
+    [Fact]
+    public void WeakDefinitionLosesToStrongAndUndefinedWeakIsZero()
+    {
+        var a = Obj("""
+            __attribute__((weak)) long pick(void) { return 1; }
+            extern long maybe __attribute__((weak));
+            long *where(void) { return &maybe; }
+            long _start(void) { return pick(); }
+            """, "weak1");
+        var b = Obj("long pick(void) { return 2; }", "weak2");
+        var output = Out();
+        var r = Cli.Run("link", "-k", Kernel(), "-o", output, a, b);
+        Assert.True(r.ExitCode == 0, r.Stderr);
+        using var elf = ELFReader.Load(output);
+        string dis = Toolchain.Run($"objdump -d --start-address=0x{Symbol(elf, "where"):x} --stop-address=0x{Symbol(elf, "where") + 8:x} {output}");
+        Assert.Contains("mov    $0x0,%rax", dis); // &maybe is 0 (R_X86_64_32S against an undefined weak)
+        string start = Toolchain.Run($"objdump -d --start-address=0x{Symbol(elf, "_start"):x} --stop-address=0x{Symbol(elf, "_start") + 8:x} {output}");
+        Assert.Contains("<pick>", start);
+        // The strong pick (returning 2) is the one in the image.
+        var k = KernelImage.Load(output);
+        Assert.Equal(new byte[] { 0xb8, 0x02, 0, 0, 0 }, k.ReadBytes(Symbol(elf, "pick"), 5));
+        k.Dispose();
+    }
+
+    [Fact]
+    public void SlotTooSmallNamesBytesAndTheKernelOption()
+    {
+        // The stand-in kernel's data slot is 8 KiB.
+        var obj = Obj("long big[2048] = {1}; long _start(void) { return big[5]; }", "big");
+        var r = Cli.Run("link", "-k", Kernel(), "-o", Out(), obj);
+        Assert.Equal(1, r.ExitCode);
+        var line = Assert.Single(r.StderrLines, l => l.Contains("UKL020"));
+        Assert.Contains("data slot too small: the application needs 16384 bytes", line);
+        Assert.Contains("has 8192 bytes", line);
+        Assert.Contains("CONFIG_UKL_DATA_SLOT_SIZE=0x4000", r.Stderr);
+    }
+
+    [Fact]
+    public void RelocationOverflowNamesTypeSymbolAndPlace()
+    {
+        // A small-model absolute address of a kernel-half symbol cannot be stored in 32 zero-extended bits.
+        var obj = Obj("static long v; long *_start(void) { return &v; }", "overflow", Toolchain.SmallModelFlags + " -mno-red-zone");
+        var r = Cli.Run("link", "-k", Kernel(), "-o", Out(), obj);
+        Assert.Equal(1, r.ExitCode);
+        var line = Assert.Single(r.StderrLines, l => l.Contains("UKL021"));
+        Assert.Matches(@"overflow\.o:\(\.text\+0x[0-9a-f]+\): error UKL021: relocation R_X86_64_32 out of range: 0xffffffff8[0-9a-f]+ is not in \[0, 0xffffffff\]; references 'v'", line);
+    }
+
+    [Fact]
+    public void SectionNoRuleMatchesIsAnError()
+    {
+        var obj = Obj("__attribute__((section(\"mystery\"))) long odd = 1; long _start(void) { return odd; }", "orphan");
+        var r = Cli.Run("link", "-k", Kernel(), "-o", Out(), obj);
+        Assert.Equal(1, r.ExitCode);
+        Assert.Contains("error UKL022: section 'mystery' (8 bytes) matches no rule", r.Stderr);
+    }
+
+    [Fact]
+    public void MissingEntryIsAnErrorAndEntryCanBeChosen()
+    {
+        var obj = Obj("int main(void) { return 0; }", "noentry");
+        var r = Cli.Run("link", "-k", Kernel(), "-o", Out(), obj);
+        Assert.Equal(1, r.ExitCode);
+        Assert.Contains("UKL024", r.Stderr);
+        Assert.Contains("entry symbol '_start'", r.Stderr);
+        var output = Out();
+        Assert.Equal(0, Cli.Run("link", "-k", Kernel(), "-o", output, "--entry", "main", obj).ExitCode);
+        using var k = KernelImage.Load(output);
+        using var elf = ELFReader.Load(output);
+        Assert.Equal(Symbol(elf, "main"), BinaryPrimitives.ReadUInt64LittleEndian(k.ReadBytes(k.DescriptorAddress!.Value + SlotAbi.Offsets.Entry, 8)));
+    }
+
+    [Fact]
+    public void KernelWithoutSlotsAndLinkedKernelAreRefused()
+    {
+        var obj = Obj(App, "app");
+        var r = Cli.Run("link", "-k", FakeKernel.Build(null), "-o", Out(), obj);
+        Assert.Equal(1, r.ExitCode);
+        Assert.Contains("UKL012", r.Stderr);
+        var linked = Out();
+        Assert.Equal(0, Cli.Run("link", "-k", Kernel(), "-o", linked, obj).ExitCode);
+        var again = Cli.Run("link", "-k", linked, "-o", Out(), obj);
+        Assert.Equal(1, again.ExitCode);
+        Assert.Contains("already has an application linked", again.Stderr);
+    }
+
+    [Fact]
+    public void BadScriptAndMissingFilesAreOneLineUsageErrors()
+    {
+        string dir = Toolchain.NewWorkDirectory();
+        string script = Path.Combine(dir, "bad.ld");
+        File.WriteAllText(script, "SECTIONS {\n  .text : { *(.text) \n");
+        var obj = Obj(App, "app");
+        var r = Cli.Run("link", "-k", Kernel(), "-o", Out(), "--script", script, obj);
+        Assert.Equal(2, r.ExitCode);
+        var line = Assert.Single(r.StderrLines);
+        Assert.StartsWith($"ukl-link: error: {script}:", line);
+
+        var missing = Cli.Run("link", "-k", Kernel(), "-o", Out(), Path.Combine(dir, "nope.o"));
+        Assert.Equal(2, missing.ExitCode);
+        Assert.Single(missing.StderrLines);
+        Assert.Contains("nope.o", missing.Stderr);
+        var noKernel = Cli.Run("link", "-k", Path.Combine(dir, "vmlinux"), "-o", Out(), obj);
+        Assert.Equal(2, noKernel.ExitCode);
+        Assert.Single(noKernel.StderrLines);
+    }
+
+    [Fact]
+    public void ScriptPlacingASectionOutsideTheSlotsIsRejected()
+    {
+        string dir = Toolchain.NewWorkDirectory();
+        string script = Path.Combine(dir, "outside.ld");
+        File.WriteAllText(script, "SECTIONS { . = 0xffffffff90000000; .text : { *(.text*) } /DISCARD/ : { *(*) } }\n");
+        var r = Cli.Run("link", "-k", Kernel(), "-o", Out(), "--script", script, Obj(App, "app"));
+        Assert.Equal(1, r.ExitCode);
+        Assert.Contains("UKL023", r.Stderr);
+        Assert.Contains("lies in no slot", r.Stderr);
+    }
+
+    [Fact]
+    public void MapListsEveryInputSectionAndSymbolWithItsAddress()
+    {
+        var kernel = Kernel();
+        var output = Out();
+        string map = output + ".map", json = output + ".json";
+        var obj = Obj(App, "app");
+        Assert.Equal(0, Cli.Run("link", "-k", kernel, "-o", output, "--map", map, obj).ExitCode);
+        Assert.Equal(0, Cli.Run("link", "-k", kernel, "-o", output, "--map", json, "--map-format", "json", obj).ExitCode);
+        using var elf = ELFReader.Load(output);
+        string text = File.ReadAllText(map);
+        Assert.Contains($"{Symbol(elf, "_start"):x}", text);
+        Assert.Matches(@"app\.o:\(\.text(\.startup)?\)", text);
+        using var doc = System.Text.Json.JsonDocument.Parse(File.ReadAllText(json));
+        var syms = doc.RootElement.GetProperty("symbols").EnumerateArray().ToDictionary(e => e.GetProperty("name").GetString()!, e => e.GetProperty("address").GetString()!);
+        Assert.Equal($"0x{Symbol(elf, "counter"):x}", syms["counter"]);
+        Assert.Equal($"0x{Symbol(elf, "_start"):x}", syms["_start"]);
+        var sections = doc.RootElement.GetProperty("sections").EnumerateArray().Select(e => e.GetProperty("name").GetString()).ToList();
+        Assert.Contains(".text", sections);
+        Assert.Contains(".tdata", sections);
+    }
+
+    [Fact]
+    public void ArchiveMembersArePulledOnlyWhenNeeded()
+    {
+        var main = Obj("extern long used(void); long _start(void) { return used(); }", "arch-main");
+        var used = Obj("long used(void) { return 11; }", "arch-used");
+        var unused = Obj("long unused_but_archived(void) { return 12; }", "arch-unused");
+        string dir = Toolchain.NewWorkDirectory();
+        string lib = Path.Combine(dir, "libx.a");
+        Toolchain.Run($"ar rcs {lib} {used} {unused}");
+        var output = Out();
+        Assert.Equal(0, Cli.Run("link", "-k", Kernel(), "-o", output, main, lib).ExitCode);
+        using var elf = ELFReader.Load(output);
+        var names = ((ISymbolTable)elf.GetSection(".symtab")).Entries.Select(e => e.Name).ToHashSet();
+        Assert.Contains("used", names);
+        Assert.DoesNotContain("unused_but_archived", names);
+    }
+}
