@@ -4,6 +4,7 @@ using Serilog;
 using UklLink.Diagnostics;
 using UklLink.Inputs;
 using UklLink.Kernel;
+using UklLink.Linking;
 using UklLink.Output;
 using UklLink.Reporting;
 using UklLink.Validation;
@@ -64,6 +65,12 @@ public static class ValidateCommand
         return command;
     }
 
+    private static readonly HashSet<Rule> LinkOnlyRules = new()
+    {
+        Rules.SlotTooSmall, Rules.RelocationOverflow, Rules.OrphanSection, Rules.ScriptError,
+        Rules.UnrelaxableSequence, Rules.DiscardedReference,
+    };
+
     private static int Run(ILogger log, string[] paths, string? kernelPath, ReportFormat format, string? outputPath,
         bool warningsAsErrors, bool verbose, TextWriter stdout)
     {
@@ -75,6 +82,14 @@ public static class ValidateCommand
             log.Debug("read kernel {Path} ({Symbols} global symbols) at {Ms} ms", kernelPath, kernel.GlobalSymbols.Count, clock.ElapsedMilliseconds);
 
         var bag = Validator.Run(inputs, kernel);
+        if (kernel is not null && bag.ErrorCount == 0)
+        {
+            // What `link` would fail on beyond validate's own checks: layout, slot sizes, relocation ranges (a missing
+            // entry is left out: validating a library against a kernel is legitimate).
+            var link = Linker.Link(new LinkOptions { KernelPath = kernelPath!, Inputs = paths, OutputPath = null });
+            foreach (var f in link.Findings.Findings.Where(f => LinkOnlyRules.Contains(f.Rule)))
+                bag.Add(f);
+        }
         log.Debug("checked in {Ms} ms", clock.ElapsedMilliseconds);
         var shown = bag.Findings.Where(f => verbose || !f.Rule.VerboseOnly).ToList();
 

@@ -7,7 +7,8 @@ public sealed record LinkOptions
 {
     public required string KernelPath { get; init; }
     public required IReadOnlyList<string> Inputs { get; init; }
-    public required string OutputPath { get; init; }
+    /// <summary>The vmlinux to write; null runs every pass but writes nothing (validate --kernel).</summary>
+    public required string? OutputPath { get; init; }
 
     /// <summary>Linker script; null means linker-scripts/ukl-app.ld shipped next to the tool.</summary>
     public string? ScriptPath { get; init; }

@@ -231,6 +231,8 @@ public sealed class Linker
         var symbols = OutputSymbols(resolution, layout, values, tlsStart);
         Mark("layout-output");
 
+        if (_options.OutputPath is null)
+            return;
         VmlinuxWriter.Write(kernel, _options.OutputPath, patches, symbols);
         _result.Written = true;
         _result.Sections = layout.Sections;

@@ -282,4 +282,15 @@ public class LinkBehaviourTests
         Assert.Contains("used", names);
         Assert.DoesNotContain("unused_but_archived", names);
     }
+
+    [Fact]
+    public void ValidateWithKernelReportsWhatLinkWouldFailOn()
+    {
+        var big = Obj("long big[2048] = {1}; long _start(void) { return big[5]; }", "big");
+        var r = Cli.Run("validate", "--kernel", Kernel(), big);
+        Assert.Equal(1, r.ExitCode);
+        Assert.Contains("UKL020", r.Stdout);
+        var fine = Cli.Run("validate", "--kernel", Kernel(), Obj(App, "app"));
+        Assert.True(fine.ExitCode == 0, fine.Stdout);
+    }
 }
