@@ -136,8 +136,10 @@ public sealed class Linker
         var (tlsStart, tlsMemSize, tlsFileSize, tlsAlign) = TlsSegment(layout);
         ulong tlsSize = AlignUp(tlsMemSize, tlsAlign);
         var commonAddresses = common is null ? new Dictionary<InputSymbol, ulong>() : commonOffsets.ToDictionary(kv => kv.Key, kv => common.Address + kv.Value);
+        var debug = DebugSections(resolution.Included, layout);
         var values = new SymbolValues(resolution, layout, kernel, commonAddresses,
-            (section, offset) => layout.Placed.TryGetValue(section, out var piece) && piece.Output is not null ? piece.Address + offset : null,
+            (section, offset) => layout.Placed.TryGetValue(section, out var piece) && piece.Output is not null ? piece.Address + offset
+                : debug.Offsets.TryGetValue(section, out ulong debugOffset) ? debugOffset + offset : null,
             gotSlots, got?.Address ?? 0, tlsStart, tlsSize);
 
         string entryName = _options.Entry ?? layout.Entry ?? "_start";
@@ -195,6 +197,24 @@ public sealed class Linker
             }
             _result.GotEntries = gotSlots.Count;
         }
+        // DWARF: the application's .debug_* sections, concatenated per name and relocated, so gdb and addr2line
+        // see the application's source in the linked vmlinux.
+        var extras = new List<VmlinuxWriter.ExtraSection>();
+        foreach (var (name, parts) in debug.Groups)
+        {
+            ulong size = parts.Count == 0 ? 0 : debug.Offsets[parts[^1]] + parts[^1].Size;
+            var buffer = new byte[size];
+            var debugProblems = new List<RelocationProblem>();
+            foreach (var part in parts)
+            {
+                int at = (int)debug.Offsets[part];
+                part.Data.CopyTo(buffer, at);
+                Relocator.Apply(part, part.Relocations, buffer, at, debug.Offsets[part], values, debugProblems);
+            }
+            // A debug entry for discarded code keeps its assembled value; overflow in DWARF is not worth failing for.
+            extras.Add(new VmlinuxWriter.ExtraSection(name, SHT_PROGBITS, parts[0].Flags & ~SHF_ALLOC, parts.Max(p => Math.Max(1, p.Alignment)), buffer));
+        }
+
         foreach (var p in problems)
             _bag.Report(p.Kind switch
             {
@@ -233,7 +253,7 @@ public sealed class Linker
 
         if (_options.OutputPath is null)
             return;
-        VmlinuxWriter.Write(kernel, _options.OutputPath, patches, symbols);
+        VmlinuxWriter.Write(kernel, _options.OutputPath, patches, symbols, extras);
         _result.Written = true;
         _result.Sections = layout.Sections;
         Mark("write");
@@ -376,6 +396,32 @@ public sealed class Linker
             }
         }
         return live;
+    }
+
+    private sealed record DebugLayout(Dictionary<string, List<InputSection>> Groups, Dictionary<InputSection, ulong> Offsets);
+
+    /// <summary>.debug_* sections of the kept objects, grouped by name in first-seen order, each at its alignment.</summary>
+    private static DebugLayout DebugSections(IReadOnlyList<ObjectFile> included, LayoutResult layout)
+    {
+        var groups = new Dictionary<string, List<InputSection>>(StringComparer.Ordinal);
+        var offsets = new Dictionary<InputSection, ulong>();
+        var signatures = new Dictionary<string, ObjectFile>(StringComparer.Ordinal);
+        foreach (var obj in included)
+            foreach (var section in obj.AllSections)
+            {
+                if (section.IsAlloc || !section.Name.StartsWith(".debug_", StringComparison.Ordinal) || section.Type is SHT_RELA or SHT_REL)
+                    continue;
+                if (section.ComdatSignature is { } sig && !signatures.TryAdd(sig, obj) && signatures[sig] != obj)
+                    continue;
+                if (!groups.TryGetValue(section.Name, out var list))
+                    groups[section.Name] = list = new List<InputSection>();
+                ulong end = list.Count == 0 ? 0 : offsets[list[^1]] + list[^1].Size;
+                ulong align = Math.Max(1, section.Alignment);
+                offsets[section] = (end + align - 1) & ~(align - 1);
+                list.Add(section);
+            }
+        _ = layout;
+        return new DebugLayout(groups, offsets);
     }
 
     /// <summary>The COMMON symbols that won resolution, in the order their names were first defined.</summary>

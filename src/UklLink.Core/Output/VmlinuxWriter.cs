@@ -15,6 +15,9 @@ namespace UklLink.Output;
 /// </summary>
 public static class VmlinuxWriter
 {
+    /// <summary>A non-allocated section appended to the output (the application's DWARF).</summary>
+    public sealed record ExtraSection(string Name, uint Type, ulong Flags, ulong Alignment, byte[] Data);
+
     private const int ShdrSize = 64, SymSize = 24;
 
     private sealed class Shdr
@@ -54,8 +57,9 @@ public static class VmlinuxWriter
     }
 
     public static void Write(KernelImage kernel, string outputPath, IReadOnlyList<(ulong Address, byte[] Bytes)> patches,
-        IReadOnlyList<OutputSymbol> symbols)
+        IReadOnlyList<OutputSymbol> symbols, IReadOnlyList<ExtraSection>? extraSections = null)
     {
+        var extras = extraSections ?? Array.Empty<ExtraSection>();
         using var source = InputFiles.OpenRead(kernel.Path);
         var ehdr = new byte[64];
         source.ReadExactly(ehdr);
@@ -87,6 +91,21 @@ public static class VmlinuxWriter
 
         var (newSymtab, newStrtab, localCount) = BuildSymbols(source, symtab, strtab, shdrs, symbols);
         byte[] shstrBytes = ReadAt(source, shstrtab.Offset, (int)shstrtab.Size);
+        // Names of appended sections go at the end of .shstrtab.
+        var extraHeaders = new List<Shdr>();
+        if (extras.Count > 0)
+        {
+            var names = new MemoryStream();
+            names.Write(shstrBytes);
+            foreach (var e in extras)
+            {
+                extraHeaders.Add(new Shdr { Name = (uint)names.Length, Type = e.Type, Flags = e.Flags, AddrAlign = e.Alignment, Size = (ulong)e.Data.Length });
+                names.Write(Encoding.UTF8.GetBytes(e.Name));
+                names.WriteByte(0);
+            }
+            shstrBytes = names.ToArray();
+            shstrtab.Size = (ulong)shstrBytes.Length;
+        }
 
         AtomicFile.Write(outputPath, output =>
         {
@@ -102,6 +121,13 @@ public static class VmlinuxWriter
             strtab.Size = (ulong)newStrtab.Length;
             output.Write(newStrtab);
             pos += (ulong)newStrtab.Length;
+            for (int i = 0; i < extras.Count; i++)
+            {
+                pos = Pad(output, pos, Math.Max(1, extras[i].Alignment));
+                extraHeaders[i].Offset = pos;
+                output.Write(extras[i].Data);
+                pos += (ulong)extras[i].Data.Length;
+            }
             if (!ReferenceEquals(shstrtab, strtab))
             {
                 shstrtab.Offset = pos;
@@ -109,11 +135,13 @@ public static class VmlinuxWriter
                 pos += (ulong)shstrBytes.Length;
             }
             pos = Pad(output, pos, 8);
-            var newTable = new byte[table.Length];
-            for (int i = 0; i < shnum; i++)
-                shdrs[i].Write(newTable.AsSpan(i * ShdrSize));
+            var all = shdrs.Concat(extraHeaders).ToList();
+            var newTable = new byte[all.Count * ShdrSize];
+            for (int i = 0; i < all.Count; i++)
+                all[i].Write(newTable.AsSpan(i * ShdrSize));
             output.Write(newTable);
             BinaryPrimitives.WriteUInt64LittleEndian(ehdr.AsSpan(0x28), pos);
+            BinaryPrimitives.WriteUInt16LittleEndian(ehdr.AsSpan(0x3c), (ushort)all.Count);
             output.Position = 0;
             output.Write(ehdr);
         });

@@ -293,4 +293,17 @@ public class LinkBehaviourTests
         var fine = Cli.Run("validate", "--kernel", Kernel(), Obj(App, "app"));
         Assert.True(fine.ExitCode == 0, fine.Stdout);
     }
+
+    [Fact]
+    public void ApplicationDwarfIsRelocatedSoAddr2lineFindsTheSource()
+    {
+        string source = "extern int kernel_print(const char *);\nstatic int twice(int x) { return 2 * x; }\nint _start(void)\n{\n    return kernel_print(\"x\") + twice(3);\n}\n";
+        var obj = Obj(source, "dwarf", Toolchain.UklFlags + " -g -O1");
+        var output = Out();
+        Assert.Equal(0, Cli.Run("link", "-k", Kernel(), "-o", output, obj).ExitCode);
+        using var elf = ELFReader.Load(output);
+        string where = Toolchain.Run($"addr2line -f -e {output} 0x{Symbol(elf, "_start"):x}");
+        Assert.Contains("_start", where);
+        Assert.Matches(@"\.c:[345]\b", where);
+    }
 }
