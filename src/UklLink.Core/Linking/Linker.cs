@@ -19,6 +19,7 @@ namespace UklLink.Linking;
 public sealed class Linker
 {
     public const string DefaultScriptName = "ukl-app.ld";
+    private const string TlsGetAddr = "__tls_get_addr";
     private const int PhdrSize = 56;
 
     private readonly LinkOptions _options;
@@ -64,7 +65,9 @@ public sealed class Linker
 
         // Resolve: application first, then the script's symbols, then the kernel's.
         var scriptNames = ScriptDefinedNames(script);
-        var resolution = Resolver.Resolve(inputs, name => scriptNames.Contains(name) || kernel.GlobalSymbols.ContainsKey(name));
+        // __tls_get_addr is only ever called from general- and local-dynamic TLS sequences, which a static link
+        // relaxes to local-exec: the call disappears, so the name needs no definition (as with GNU ld).
+        var resolution = Resolver.Resolve(inputs, name => scriptNames.Contains(name) || kernel.GlobalSymbols.ContainsKey(name) || name == TlsGetAddr);
         ReportResolution(resolution);
         if (Failed)
             return;

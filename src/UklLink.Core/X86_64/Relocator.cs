@@ -53,11 +53,10 @@ public static class Relocator
         bool rexW = r.Type == R_X86_64_REX_GOTPCRELX && off >= 3 && (data[off - 3] & 0x48) == 0x48;
         if (opcode == 0x8b)
         {
-            if (!absolute)
-                return GotForm.Lea;
-            // mov $imm32: sign-extended with REX.W (32S), zero-extended without (32): use it only when the value fits.
-            return rexW ? FitsSigned32(target.Value) ? GotForm.MovImmediate : GotForm.Keep
-                : target.Value <= uint.MaxValue ? GotForm.MovImmediate : GotForm.Keep;
+            // The output is not PIC, so GNU ld prefers "mov $foo, %reg" (sign-extended imm32 with REX.W, zero-extended
+            // without) whenever the value fits, and falls back to "lea foo(%rip), %reg" for symbols in sections.
+            bool fits = rexW ? FitsSigned32(target.Value) : target.Value <= uint.MaxValue;
+            return fits ? GotForm.MovImmediate : absolute ? GotForm.Keep : GotForm.Lea;
         }
         if (opcode == 0xff && r.Type != R_X86_64_REX_GOTPCRELX)
             return modrm == 0x15 ? GotForm.Call : modrm == 0x25 ? GotForm.Jump : GotForm.Keep;
