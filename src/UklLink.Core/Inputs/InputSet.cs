@@ -30,10 +30,27 @@ public sealed class InputSet : IDisposable
     public static InputSet Load(IEnumerable<string> paths)
     {
         var set = new InputSet();
+        var list = paths.ToList();
+        var files = new InputFile?[list.Count];
+        var errors = new Exception?[list.Count];
         try
         {
-            foreach (var path in paths)
-                set._files.Add(set.LoadOne(path));
+            // Files are independent (each has its own stream), so they are read in parallel; the order of the
+            // result, and which error is reported when several inputs are bad, stay those of the command line.
+            Parallel.For(0, list.Count, i =>
+            {
+                try
+                {
+                    files[i] = set.LoadOne(list[i]);
+                }
+                catch (Exception ex)
+                {
+                    errors[i] = ex;
+                }
+            });
+            if (errors.FirstOrDefault(e => e is not null) is { } first)
+                System.Runtime.ExceptionServices.ExceptionDispatchInfo.Capture(first).Throw();
+            set._files.AddRange(files!);
             return set;
         }
         catch
@@ -46,7 +63,7 @@ public sealed class InputSet : IDisposable
     private InputFile LoadOne(string path)
     {
         var stream = InputFiles.OpenRead(path);
-        _streams.Add(stream);
+        Track(stream);
         var head = new byte[8];
         int n = stream.ReadAtLeast(head, 8, throwOnEndOfStream: false);
         if (ElfHeader.HasElfMagic(head.AsSpan(0, n)))
@@ -77,7 +94,7 @@ public sealed class InputSet : IDisposable
             {
                 thin = true;
                 memberStream = InputFiles.OpenRead(external, $"{where}: thin archive member");
-                _streams.Add(memberStream);
+                Track(memberStream);
             }
             else
             {
@@ -94,6 +111,12 @@ public sealed class InputSet : IDisposable
                 rejected.Add(new RejectedInput(path, m.Name, header));
         }
         return new ArchiveInput(path, thin, objects, rejected);
+    }
+
+    private void Track(Stream stream)
+    {
+        lock (_streams)
+            _streams.Add(stream);
     }
 
     private static bool IsAcceptable(ElfHeader h) =>

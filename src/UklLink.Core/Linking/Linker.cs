@@ -55,8 +55,9 @@ public sealed class Linker
     {
         var script = LoadScript(_options.ScriptPath);
         using var kernel = KernelImage.Load(_options.KernelPath);
+        Mark("read kernel");
         using var inputs = InputSet.Load(_options.Inputs);
-        Mark("read");
+        Mark("read inputs");
         var slots = CheckKernel(kernel);
         foreach (var rejected in inputs.Rejected)
             _bag.Report(Rules.WrongObjectKind, new Location(rejected.RejectedPath, rejected.Member), $"{rejected.DisplayName} {rejected.Reason}");
@@ -88,6 +89,7 @@ public sealed class Linker
                     if (!gotSlots.ContainsKey(key))
                         gotSlots[key] = (ulong)gotSlots.Count * 8;
                 }
+        Mark("got scan");
         var synthetic = new List<SyntheticPiece>();
         SyntheticPiece? got = null;
         if (gotSlots.Count > 0)
@@ -128,6 +130,7 @@ public sealed class Linker
             _bag.Report(Rules.ScriptError, ScriptLocation(ex.Position), ex.Message);
             return;
         }
+        Mark("script");
         foreach (var orphan in layout.Orphans)
             _bag.Report(Rules.OrphanSection, _locator.At(orphan, null), $"section '{orphan.Name}' ({orphan.Size} bytes) matches no rule of the linker script {script.File}");
         CheckSlots(layout, slots);
