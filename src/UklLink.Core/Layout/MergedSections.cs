@@ -18,12 +18,16 @@ public readonly record struct MergedLocation(InputSection Section, ulong Offset)
 /// </remarks>
 public sealed class MergeGroup
 {
-    internal MergeGroup(bool strings, ulong entrySize, int alignmentPower)
+    internal MergeGroup(object? output, bool strings, ulong entrySize, int alignmentPower)
     {
+        Output = output;
         Strings = strings;
         EntrySize = entrySize;
         AlignmentPower = alignmentPower;
     }
+
+    /// <summary>The output-section key the members share (see <see cref="MergedSections.Build(IEnumerable{InputSection}, Func{InputSection, object?})"/>).</summary>
+    public object? Output { get; }
 
     public bool Strings { get; }
     public ulong EntrySize { get; }
@@ -122,6 +126,7 @@ public sealed class MergedSections
 {
     private readonly Dictionary<InputSection, MergedMember> _members = new();
     private readonly List<MergeGroup> _groups = new();
+    private readonly Dictionary<(object, bool, ulong, int), MergeGroup> _groupIndex = new();
 
     private MergedSections()
     {
@@ -136,11 +141,20 @@ public sealed class MergedSections
     /// the order ld loads them (command line order, archive members as they are pulled in), then by section index.
     /// Sections without SHF_MERGE are ignored.
     /// </summary>
-    public static MergedSections Build(IEnumerable<InputSection> sectionsInInputOrder)
+    public static MergedSections Build(IEnumerable<InputSection> sectionsInInputOrder) =>
+        Build(sectionsInInputOrder, _ => "");
+
+    /// <summary>
+    /// Merges the SHF_MERGE sections of a whole link at once: <paramref name="outputSectionOf"/> names each
+    /// section's output section (any key with value equality, e.g. its name); sections it maps to null (discarded)
+    /// are left out. Sections only merge with sections of the same output section.
+    /// </summary>
+    public static MergedSections Build(IEnumerable<InputSection> sectionsInInputOrder, Func<InputSection, object?> outputSectionOf)
     {
         var result = new MergedSections();
         foreach (var section in sectionsInInputOrder)
-            result.Add(section);
+            if ((section.Flags & SHF_MERGE) != 0 && outputSectionOf(section) is { } output)
+                result.Add(section, output);
         foreach (var group in result._groups)
             Merge(group, result);
         return result;
@@ -204,8 +218,8 @@ public sealed class MergedSections
             p = (long)(offset / group.EntrySize) * entsize;
         }
 
-        var key = group.Strings ? StringAt(m.Contents, p, entsize) : Slice(m.Contents, p, entsize);
-        if (!group.Table.TryGetValue(key, out var entry))
+        var key = group.Strings ? StringSpanAt(m.Contents, p, entsize) : m.Contents.AsSpan((int)p, entsize);
+        if (!group.Table.GetAlternateLookup<ReadOnlySpan<byte>>().TryGetValue(key, out var entry))
         {
             // Only a reference into NUL padding that was never recorded as a string gets here; ld then points it at
             // the terminator of the group's first kept string.
@@ -233,16 +247,17 @@ public sealed class MergedSections
         return (Map(section, symbol.Value), addend);
     }
 
-    private void Add(InputSection section)
+    private void Add(InputSection section, object output)
     {
-        if ((section.Flags & SHF_MERGE) == 0 || !IsEligible(section, out int power))
+        if (!IsEligible(section, out int power) || _members.ContainsKey(section))
             return;
         bool strings = (section.Flags & SHF_STRINGS) != 0;
-        var group = _groups.FirstOrDefault(g => g.Strings == strings && g.EntrySize == section.EntrySize && g.AlignmentPower == power);
-        if (group is null)
+        var key = (output, strings, section.EntrySize, power);
+        if (!_groupIndex.TryGetValue(key, out var group))
         {
-            group = new MergeGroup(strings, section.EntrySize, power);
+            group = new MergeGroup(output, strings, section.EntrySize, power);
             _groups.Add(group);
+            _groupIndex[key] = group;
         }
         var data = section.Data;
         var contents = data;
@@ -515,27 +530,35 @@ public sealed class MergedSections
     }
 
     /// <summary>The string starting at <paramref name="p"/> with its terminating zero character.</summary>
-    private static byte[] StringAt(byte[] contents, long p, int entsize)
+    private static byte[] StringAt(byte[] contents, long p, int entsize) => StringSpanAt(contents, p, entsize).ToArray();
+
+    private static ReadOnlySpan<byte> StringSpanAt(byte[] contents, long p, int entsize)
     {
         long q = p;
         while (!IsZeroChar(contents, q, entsize))
             q += entsize;
-        return Slice(contents, p, (int)(q - p) + entsize);
+        return contents.AsSpan((int)p, (int)(q - p) + entsize);
     }
 
     private static byte[] Slice(byte[] contents, long p, int length) => contents.AsSpan((int)p, length).ToArray();
 }
 
-internal sealed class ByteArrayComparer : IEqualityComparer<byte[]>
+internal sealed class ByteArrayComparer : IEqualityComparer<byte[]>, IAlternateEqualityComparer<ReadOnlySpan<byte>, byte[]>
 {
     public static readonly ByteArrayComparer Instance = new();
 
     public bool Equals(byte[]? x, byte[]? y) => x is null ? y is null : y is not null && x.AsSpan().SequenceEqual(y);
 
-    public int GetHashCode(byte[] obj)
+    public int GetHashCode(byte[] obj) => GetHashCode((ReadOnlySpan<byte>)obj);
+
+    public bool Equals(ReadOnlySpan<byte> alternate, byte[] other) => alternate.SequenceEqual(other);
+
+    public int GetHashCode(ReadOnlySpan<byte> alternate)
     {
         var h = new HashCode();
-        h.AddBytes(obj);
+        h.AddBytes(alternate);
         return h.ToHashCode();
     }
+
+    public byte[] Create(ReadOnlySpan<byte> alternate) => alternate.ToArray();
 }

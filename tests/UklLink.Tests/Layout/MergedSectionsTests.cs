@@ -222,6 +222,19 @@ public sealed class MergedSectionsTests
         Assert.Equal(notMerged.Data, merged.ContentsOf(notMerged));
     }
 
+    [Fact]
+    public void SectionsOfDifferentOutputSectionsNeverShareEntries()
+    {
+        var objects = new[] { Toolchain.Assemble(M1, "m1"), Toolchain.Assemble(M2, "m2") };
+        using var set = InputSet.Load(objects);
+        var all = set.AllObjects.ToList();
+        var merged = MergedSections.Build(all.SelectMany(o => o.AllSections), s => s.File == all[0] ? "first" : "second");
+        var s2 = all[1].FindSection(".rodata.str1.1")!;
+        Assert.Equal(new MergedLocation(s2, 10), merged.Map(s2, 10)); // m2's "world" stays in m2
+        Assert.NotSame(merged.GroupOf(all[0].FindSection(".rodata.str1.1")!), merged.GroupOf(s2));
+        Assert.Equal("second", merged.GroupOf(s2)!.Output);
+    }
+
     internal sealed record CheckResult(List<ObjectFile> Objects, MergedSections Merged, LdReference Ld);
 
     /// <summary>
@@ -236,17 +249,12 @@ public sealed class MergedSectionsTests
 
         using var set = InputSet.Load(objectPaths);
         var objects = set.AllObjects.ToList();
-        // One MergedSections per output section, members in input order.
-        var perOutput = layout.ToDictionary(l => l.Output, l => MergedSections.Build(
-            objects.SelectMany(o => o.AllSections).Where(s => s.IsAlloc && OutputOf(s, layout) == l.Output)));
-        MergedSections MergedFor(InputSection s) => perOutput[OutputOf(s, layout)!];
+        // One MergedSections for the whole link, keyed by output section; members in input order.
+        var merged = MergedSections.Build(objects.SelectMany(o => o.AllSections), s => s.IsAlloc ? OutputOf(s, layout) : null);
 
         var placement = new SimplePlacement();
         foreach (var (output, patterns) in layout)
-        {
-            var merged = perOutput[output];
             placement.Place(objects, patterns, ld.Section(output).Address, _ => true, merged.SizeOf, merged.IsExcluded);
-        }
 
         var globals = objects.SelectMany(o => o.Symbols).Where(s => !s.IsLocal && s.IsDefined && s.Type != STT_SECTION)
             .ToDictionary(s => s.Name);
@@ -260,7 +268,6 @@ public sealed class MergedSectionsTests
             {
                 if (OutputOf(section, layout) != output)
                     continue;
-                var merged = perOutput[output];
                 var bytes = merged.ContentsOf(section).ToArray();
                 foreach (var r in section.Relocations)
                 {
@@ -269,7 +276,7 @@ public sealed class MergedSectionsTests
                     long addend = r.Addend;
                     if (sym.IsUndefined)
                         s = defsyms[sym.Name];
-                    else if (MergedFor(sym.Section!).MapReference(sym, r.Addend) is { } m)
+                    else if (merged.MapReference(sym, r.Addend) is { } m)
                     {
                         s = placement[m.Location.Section] + m.Location.Offset;
                         addend = m.Addend;
@@ -285,12 +292,12 @@ public sealed class MergedSectionsTests
         }
 
         // Symbols defined in merge sections (the global g1) land where ld put them.
-        foreach (var g in globals.Values.Where(g => g.Section is { } s && MergedFor(s).IsMerged(s)))
+        foreach (var g in globals.Values.Where(g => g.Section is { } s && merged.IsMerged(s)))
         {
-            var m = MergedFor(g.Section!).MapReference(g, 0)!.Value;
+            var m = merged.MapReference(g, 0)!.Value;
             Assert.Equal(ld.Symbol(g.Name), placement[m.Location.Section] + m.Location.Offset);
         }
-        return new CheckResult(objects, perOutput[layout[0].Output], ld);
+        return new CheckResult(objects, merged, ld);
     }
 
     private static string? OutputOf(InputSection s, (string Output, string Patterns)[] layout) =>
