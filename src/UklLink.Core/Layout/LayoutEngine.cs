@@ -41,6 +41,25 @@ public sealed class LayoutEngine
                 foreach (var d in os.Items.OfType<InputSectionDescription>())
                     _matches[d] = Claim(d, os.Name == DiscardName, claimed);
 
+        // Content transforms (merged strings, .eh_frame editing) decide sizes once every section's output is known;
+        // a section they empty entirely is excluded: no space, no padding, no alignment.
+        if (_request.Sizes is { } sizer)
+        {
+            var claims = new List<(InputSection Section, string Output)>();
+            foreach (var sc in sectionsCommands)
+                foreach (var os in sc.Items.OfType<OutputSectionStatement>())
+                    foreach (var d in os.Items.OfType<InputSectionDescription>())
+                        foreach (var p in _matches[d].OfType<InputPiece>())
+                            claims.Add((p.Section, os.Name));
+            var sizes = sizer(claims);
+            foreach (var list in _matches.Values)
+            {
+                list.RemoveAll(p => p is InputPiece ip && sizes.IsExcluded(ip.Section));
+                foreach (var ip in list.OfType<InputPiece>())
+                    ip.SizeValue = sizes.SizeOf(ip.Section);
+            }
+        }
+
         string? entry = null;
         foreach (var command in _request.Script.Commands)
         {
@@ -177,17 +196,10 @@ public sealed class LayoutEngine
 
     private void PlaceOutputSection(OutputSectionStatement os)
     {
-        // Pieces of this statement, merged where the request asks for it.
         var pieces = new List<Piece>();
         var output = new OutputSection(os.Name);
         foreach (var d in os.Items.OfType<InputSectionDescription>())
             pieces.AddRange(_matches[d]);
-        if (_request.Merge is { } merge)
-        {
-            var inputs = pieces.OfType<InputPiece>().Where(p => (p.Section.Flags & SHF_MERGE) != 0).ToList();
-            if (inputs.Count > 0)
-                pieces = ReplaceMerged(pieces, merge(output, inputs));
-        }
         bool hasData = os.Items.Any(i => i is DataStatement);
         bool empty = pieces.All(p => p.Size == 0) && !hasData && pieces.Count == 0;
 
@@ -208,7 +220,6 @@ public sealed class LayoutEngine
         _current = output;
         _dot = start;
 
-        var queue = new Queue<Piece>(pieces);
         foreach (var item in os.Items)
         {
             switch (item)
@@ -228,15 +239,11 @@ public sealed class LayoutEngine
                     break;
                 }
                 case InputSectionDescription d:
-                    // The merged list keeps each description's pieces together and in order.
-                    int count = CountFor(d, pieces);
-                    for (int i = 0; i < count && queue.Count > 0; i++)
-                        PlacePiece(output, queue.Dequeue());
+                    foreach (var p in _matches[d])
+                        PlacePiece(output, p);
                     break;
             }
         }
-        while (queue.Count > 0)
-            PlacePiece(output, queue.Dequeue());
 
         output.Size = _dot - start;
         _current = null;
@@ -249,48 +256,6 @@ public sealed class LayoutEngine
         }
         // .tbss takes no address space outside the TLS template: the next section starts where it started.
         _dot = output.IsTls && output.IsNoBits ? start : _dot;
-    }
-
-    private int CountFor(InputSectionDescription d, List<Piece> merged)
-    {
-        var own = _matches[d];
-        // Pieces of this description that survived merging, plus merged pieces standing in for the first of them.
-        int count = 0;
-        foreach (var p in merged)
-        {
-            if (own.Contains(p) || p is SyntheticPiece s && s.MergedFrom is { } first && own.Contains(first))
-                count++;
-        }
-        return count;
-    }
-
-    private static List<Piece> ReplaceMerged(List<Piece> pieces, IReadOnlyList<Piece> mergedInputs)
-    {
-        // The merge callback returns, for the SHF_MERGE inputs, the pieces to keep in their place: each merged piece
-        // names the input whose position it takes; inputs folded into it vanish.
-        var replacement = new Dictionary<Piece, Piece>(ReferenceEqualityComparer.Instance);
-        var kept = new HashSet<Piece>(ReferenceEqualityComparer.Instance);
-        foreach (var m in mergedInputs)
-        {
-            if (m is SyntheticPiece s && s.MergedFrom is { } first)
-                replacement[first] = m;
-            else
-                kept.Add(m);
-        }
-        var result = new List<Piece>();
-        foreach (var p in pieces)
-        {
-            if (p is InputPiece ip && (ip.Section.Flags & SHF_MERGE) != 0)
-            {
-                if (replacement.TryGetValue(p, out var r))
-                    result.Add(r);
-                else if (kept.Contains(p))
-                    result.Add(p);
-            }
-            else
-                result.Add(p);
-        }
-        return result;
     }
 
     private void PlacePiece(OutputSection output, Piece piece)

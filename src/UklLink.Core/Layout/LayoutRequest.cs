@@ -26,6 +26,16 @@ public sealed class LayoutRequest
     /// <summary>True when an application object references the name without defining it (PROVIDE then defines it).</summary>
     public required Func<string, bool> ReferencedByApplication { get; init; }
 
-    /// <summary>Replaces SHF_MERGE sections of one output section by merged pieces; identity when null.</summary>
-    public Func<OutputSection, IReadOnlyList<InputPiece>, IReadOnlyList<Piece>>? Merge { get; init; }
+    /// <summary>
+    /// Given every claimed input section (in claim order) with its output section's name, says which sections content
+    /// transforms exclude and what size the others end up with (merged strings, edited .eh_frame); null: as read.
+    /// </summary>
+    public Func<IReadOnlyList<(InputSection Section, string Output)>, ISectionSizes>? Sizes { get; init; }
+}
+
+/// <summary>Sizes of input sections after content transforms.</summary>
+public interface ISectionSizes
+{
+    bool IsExcluded(InputSection section);
+    ulong SizeOf(InputSection section);
 }

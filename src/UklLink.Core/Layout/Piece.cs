@@ -20,10 +20,18 @@ public abstract class Piece
 /// <summary>An input section placed as is (its relocations are applied in place).</summary>
 public sealed class InputPiece : Piece
 {
-    internal InputPiece(InputSection section) => Section = section;
+    internal InputPiece(InputSection section)
+    {
+        Section = section;
+        SizeValue = section.Size;
+    }
 
     public InputSection Section { get; }
-    public override ulong Size => Section.Size;
+
+    /// <summary>The size in the output: the section's, unless a content transform changed it.</summary>
+    internal ulong SizeValue { get; set; }
+
+    public override ulong Size => SizeValue;
     public override ulong Alignment => Math.Max(1, Section.Alignment);
     public override ulong Flags => Section.Flags;
     public override bool IsNoBits => Section.IsNoBits;
@@ -45,9 +53,6 @@ public sealed class SyntheticPiece : Piece
     }
 
     public string Name { get; }
-
-    /// <summary>For a merged piece: the input piece whose place in the output it takes.</summary>
-    public Piece? MergedFrom { get; internal set; }
 
     internal ulong SizeValue { get; set; }
     internal ulong AlignmentValue { get; set; }

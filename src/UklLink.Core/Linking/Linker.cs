@@ -112,6 +112,7 @@ public sealed class Linker
 
         // Layout.
         LayoutResult layout;
+        ContentTransforms? transforms = null;
         try
         {
             layout = LayoutEngine.Run(new LayoutRequest
@@ -123,6 +124,7 @@ public sealed class Linker
                 ExternalSymbol = name => kernel.TryGetSymbolValue(name, out ulong v) ? v : null,
                 DefinedByApplication = name => resolution.Definitions.ContainsKey(name),
                 ReferencedByApplication = name => IsReferenced(resolution, name),
+                Sizes = claims => transforms = ContentTransforms.Build(claims, live, resolution, _ => true),
             });
         }
         catch (LayoutException ex)
@@ -146,7 +148,7 @@ public sealed class Linker
         var values = new SymbolValues(resolution, layout, kernel, commonAddresses,
             (section, offset) => layout.Placed.TryGetValue(section, out var piece) && piece.Output is not null ? piece.Address + offset
                 : debug.Offsets.TryGetValue(section, out ulong debugOffset) ? debugOffset + offset : null,
-            gotSlots, got?.Address ?? 0, tlsStart, tlsSize);
+            gotSlots, got?.Address ?? 0, tlsStart, tlsSize, transforms);
 
         string entryName = _options.Entry ?? layout.Entry ?? "_start";
         var entry = values.ResolveName(entryName, null);
@@ -179,9 +181,14 @@ public sealed class Linker
                 switch (piece)
                 {
                     case InputPiece ip when !ip.IsNoBits:
-                        ip.Section.Data.CopyTo(buffer, at);
-                        Relocator.Apply(ip.Section, ip.Section.Relocations, buffer, at, ip.Address, values, problems);
+                    {
+                        var (data, relocations) = transforms is null
+                            ? (ip.Section.Data, ip.Section.Relocations)
+                            : transforms.Contents(ip.Section, s => layout.Placed[s].Address);
+                        data.AsSpan(0, (int)Math.Min((ulong)data.Length, ip.Size)).CopyTo(buffer.AsSpan(at));
+                        Relocator.Apply(ip.Section, relocations, buffer, at, ip.Address, values, problems);
                         break;
+                    }
                     case SyntheticPiece sp when sp.Data is not null:
                         sp.Data.CopyTo(buffer, at);
                         break;

@@ -20,10 +20,13 @@ internal sealed class SymbolValues : IRelocationContext
     private readonly Func<InputSection, ulong, ulong?> _sectionAddress;
     private readonly Dictionary<object, ulong> _gotSlots;
     private readonly ulong _gotAddress;
+    private readonly ContentTransforms? _transforms;
 
     public SymbolValues(Resolution resolution, LayoutResult layout, KernelImage kernel, IReadOnlyDictionary<InputSymbol, ulong> commons,
-        Func<InputSection, ulong, ulong?> sectionAddress, Dictionary<object, ulong> gotSlots, ulong gotAddress, ulong tlsStart, ulong tlsSize)
+        Func<InputSection, ulong, ulong?> sectionAddress, Dictionary<object, ulong> gotSlots, ulong gotAddress, ulong tlsStart, ulong tlsSize,
+        ContentTransforms? transforms = null)
     {
+        _transforms = transforms;
         _resolution = resolution;
         _layout = layout;
         _kernel = kernel;
@@ -44,7 +47,20 @@ internal sealed class SymbolValues : IRelocationContext
     public static object GotKey(InputSymbol symbol, Resolution resolution) =>
         symbol.IsLocal || symbol.Type == STT_SECTION ? symbol : symbol.Name;
 
-    public RelocationTarget Resolve(InputRelocation relocation) => Resolve(relocation.Symbol, relocation.Addend);
+    public RelocationTarget Resolve(InputRelocation relocation)
+    {
+        var symbol = relocation.Symbol;
+        var defining = !symbol.IsLocal && symbol.Type != STT_SECTION && symbol.Name.Length > 0
+            && _resolution.Definitions.TryGetValue(symbol.Name, out var def) && !_layout.Symbols.ContainsKey(symbol.Name) ? def : symbol;
+        if (_transforms?.MapReference(defining, relocation.Addend) is { } m)
+        {
+            var target = Resolve(symbol);
+            return _sectionAddress(m.Section, m.Offset) is { } value
+                ? target with { Value = value, AddendOverride = m.Addend }
+                : target with { Kind = TargetKind.Discarded };
+        }
+        return Resolve(symbol, relocation.Addend);
+    }
 
     /// <summary>
     /// Resolves a symbol. <paramref name="addend"/> matters only for a section symbol of a merged section, where the
@@ -83,7 +99,10 @@ internal sealed class SymbolValues : IRelocationContext
                 ? new RelocationTarget(address, winner.Size, TargetKind.Section, false, name)
                 : new RelocationTarget(0, 0, TargetKind.Discarded, false, name);
         }
-        if (symbol.Section is not { } section || _sectionAddress(section, symbol.Value) is not { } value)
+        var (section, offset) = symbol.Section is { } defined && _transforms is not null
+            ? _transforms.MapDefinition(defined, symbol.Value)
+            : (symbol.Section!, symbol.Value);
+        if (section is null || _sectionAddress(section, offset) is not { } value)
             return new RelocationTarget(0, symbol.Size, TargetKind.Discarded, symbol.Type == STT_TLS, name);
         return new RelocationTarget(value, symbol.Size, TargetKind.Section, section.IsTls, name);
     }

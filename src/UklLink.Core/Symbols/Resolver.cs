@@ -61,27 +61,48 @@ public static class Resolver
                 archives.Add(a);
         }
 
-        // First member (in input order) that defines each name.
-        var providers = new Dictionary<string, ObjectFile>(StringComparer.Ordinal);
+        // Archives are scanned like GNU ld scans one: members in archive order, each pulled when it defines a name
+        // still undefined, again and again until nothing changes; then all archives are rescanned until nothing
+        // changes (--start-group semantics). Pull order decides section order inside the archive's place.
+        var memberDefines = new Dictionary<ObjectFile, List<string>>();
         foreach (var member in archives.SelectMany(a => a.Members))
-            foreach (var sym in member.Symbols)
-                if (!sym.IsLocal && sym.IsDefined && sym.Name.Length > 0 && sym.Type is not (STT_SECTION or STT_FILE))
-                    providers.TryAdd(sym.Name, member);
-
+            memberDefines[member] = member.Symbols
+                .Where(sym => !sym.IsLocal && sym.IsDefined && !sym.IsCommon && sym.Name.Length > 0 && sym.Type is not (STT_SECTION or STT_FILE))
+                .Select(sym => sym.Name).ToList();
         var pulled = new HashSet<ObjectFile>();
         bool progress = true;
         while (progress)
         {
             progress = false;
-            foreach (var name in strongRefs.Where(n => !defs.ContainsKey(n)).ToList())
+            foreach (var archive in archives)
             {
-                if (providers.TryGetValue(name, out var member) && pulled.Add(member))
+                bool again = true;
+                while (again)
                 {
-                    Include(member);
-                    progress = true;
+                    again = false;
+                    foreach (var member in archive.Members)
+                    {
+                        if (pulled.Contains(member) || !memberDefines[member].Any(n => strongRefs.Contains(n) && !defs.ContainsKey(n)))
+                            continue;
+                        pulled.Add(member);
+                        Include(member);
+                        again = progress = true;
+                    }
                 }
             }
         }
+
+        // Link order is command-line order, with pulled members at their archive's place (as ld lays out sections).
+        var position = new Dictionary<ObjectFile, int>();
+        for (int i = 0; i < inputs.Files.Count; i++)
+        {
+            if (inputs.Files[i] is ObjectInput oi)
+                position[oi.Object] = i;
+            else if (inputs.Files[i] is ArchiveInput ai)
+                foreach (var m in ai.Members)
+                    position[m] = i;
+        }
+        included = included.OrderBy(o => position[o]).ToList();
 
         var missing = strongRefs
             .Where(n => !defs.ContainsKey(n) && !LinkerDefinedSymbols.Names.Contains(n) && !definedOutside(n))

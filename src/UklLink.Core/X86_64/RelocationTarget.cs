@@ -16,4 +16,11 @@ public enum TargetKind
 }
 
 /// <summary>What a relocation's symbol resolved to: value (address, or TLS address), size, and kind.</summary>
-public readonly record struct RelocationTarget(ulong Value, ulong Size, TargetKind Kind, bool IsTls, string Name);
+public readonly record struct RelocationTarget(ulong Value, ulong Size, TargetKind Kind, bool IsTls, string Name)
+{
+    /// <summary>
+    /// Replaces the relocation's addend when the target is a merged string: GNU ld maps a section symbol's
+    /// value + addend to the string's new place and then adds nothing more.
+    /// </summary>
+    public long? AddendOverride { get; init; }
+}

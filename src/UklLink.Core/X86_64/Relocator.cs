@@ -102,7 +102,7 @@ public static class Relocator
             int at = bufferOffset + (int)r.Offset;
             ulong p = address + r.Offset;
             ulong s = target.Value;
-            long a = r.Addend;
+            long a = target.AddendOverride ?? r.Addend;
             var span = buffer.AsSpan();
             switch (r.Type)
             {
@@ -156,7 +156,7 @@ public static class Relocator
                 case R_X86_64_GOTPCREL:
                 case R_X86_64_GOTPCRELX:
                 case R_X86_64_REX_GOTPCRELX:
-                    ApplyGot(span, at, p, r, target, context, buffer, bufferOffset, problems);
+                    ApplyGot(span, at, p, r, a, target, context, buffer, bufferOffset, problems);
                     break;
                 case R_X86_64_GOTTPOFF:
                     if (!RelaxIeToLe(span, at, TpOff(s, context), r, type, problems))
@@ -192,7 +192,7 @@ public static class Relocator
     /// <summary>x86-64 TLS variant II: a thread's block ends at the thread pointer, so offsets are negative.</summary>
     private static ulong TpOff(ulong address, IRelocationContext context) => address - (context.TlsStart + context.TlsSize);
 
-    private static void ApplyGot(Span<byte> span, int at, ulong p, InputRelocation r, RelocationTarget target, IRelocationContext context,
+    private static void ApplyGot(Span<byte> span, int at, ulong p, InputRelocation r, long addend, RelocationTarget target, IRelocationContext context,
         byte[] buffer, int bufferOffset, List<RelocationProblem> problems)
     {
         var type = RelocationTypes.Get(r.Type);
@@ -202,11 +202,11 @@ public static class Relocator
         switch (form)
         {
             case GotForm.Keep:
-                WriteSigned(span, at, 4, (long)(context.GotEntryAddress(r) + (ulong)r.Addend - p), r, type, problems);
+                WriteSigned(span, at, 4, (long)(context.GotEntryAddress(r) + (ulong)addend - p), r, type, problems);
                 return;
             case GotForm.Lea:
                 span[at - 2] = 0x8d;
-                WriteSigned(span, at, 4, (long)(s + (ulong)r.Addend - p), r, type, problems);
+                WriteSigned(span, at, 4, (long)(s + (ulong)addend - p), r, type, problems);
                 return;
             case GotForm.MovImmediate:
             {
@@ -221,12 +221,12 @@ public static class Relocator
                 // "addr32 call foo": the 0x67 prefix keeps the instruction length.
                 span[at - 2] = 0x67;
                 span[at - 1] = 0xe8;
-                WriteSigned(span, at, 4, (long)(s + (ulong)r.Addend - p), r, type, problems);
+                WriteSigned(span, at, 4, (long)(s + (ulong)addend - p), r, type, problems);
                 return;
             case GotForm.Jump:
                 // "jmp foo; nop": the displacement moves one byte down.
                 span[at - 2] = 0xe9;
-                WriteSigned(span, at - 1, 4, (long)(s + (ulong)r.Addend - (p - 1)), r, type, problems);
+                WriteSigned(span, at - 1, 4, (long)(s + (ulong)addend - (p - 1)), r, type, problems);
                 span[at + 3] = 0x90;
                 return;
             case GotForm.TestImmediate:

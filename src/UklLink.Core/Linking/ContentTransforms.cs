@@ -1,0 +1,92 @@
+using UklLink.Inputs;
+using UklLink.Layout;
+using UklLink.Symbols;
+using static UklLink.Inputs.ElfConstants;
+
+namespace UklLink.Linking;
+
+/// <summary>
+/// The two places where GNU ld rewrites input content instead of copying it — SHF_MERGE sections and the .eh_frame
+/// output section — computed once every section's output section is known (docs/ld-content-transforms.md).
+/// </summary>
+internal sealed class ContentTransforms : ISectionSizes
+{
+    private const string EhFrame = ".eh_frame";
+
+    private ContentTransforms(MergedSections merged, EhFrameLayout? ehFrame)
+    {
+        Merged = merged;
+        EhFrame_ = ehFrame;
+    }
+
+    public MergedSections Merged { get; }
+    private EhFrameLayout? EhFrame_ { get; }
+
+    public static ContentTransforms Build(IReadOnlyList<(InputSection Section, string Output)> claims, IReadOnlyList<InputSection> linkOrder,
+        Resolution resolution, Func<InputSection, bool> isLive)
+    {
+        var outputOf = claims.ToDictionary(c => c.Section, c => c.Output);
+        var merged = MergedSections.Build(linkOrder.Where(s => (s.Flags & SHF_MERGE) != 0 && outputOf.ContainsKey(s)),
+            s => outputOf.TryGetValue(s, out var o) ? o : null);
+        var eh = claims.Where(c => c.Output == EhFrame && c.Section.Name.StartsWith(EhFrame, StringComparison.Ordinal)).Select(c => c.Section).ToList();
+        EhFrameLayout? layout = null;
+        if (eh.Count > 0)
+        {
+            ulong align = claims.Where(c => c.Output == EhFrame).Select(c => Math.Max(1, c.Section.Alignment)).Max();
+            layout = EhFrameBuilder.Build(eh, new EhFrameOptions
+            {
+                IsLive = isLive,
+                OutputAlignment = align,
+                ResolveGlobal = symbol => resolution.Definitions.TryGetValue(symbol.Name, out var def)
+                    ? new GlobalDefinition(def.IsDefined, def.Section)
+                    : new GlobalDefinition(false, null),
+            });
+        }
+        return new ContentTransforms(merged, layout);
+    }
+
+    public bool IsExcluded(InputSection section) =>
+        Merged.IsExcluded(section) || EhFrame_ is { } eh && eh.Contains(section) && eh[section].Excluded;
+
+    public ulong SizeOf(InputSection section)
+    {
+        if (Merged.IsMerged(section))
+            return Merged.SizeOf(section);
+        if (EhFrame_ is { } eh && eh.Contains(section))
+            return eh[section].OutputSize;
+        return section.Size;
+    }
+
+    /// <summary>The bytes to copy for a section and the relocations to apply to them (offsets in those bytes).</summary>
+    public (byte[] Data, IReadOnlyList<InputRelocation> Relocations) Contents(InputSection section, Func<InputSection, ulong> offsetInOutput)
+    {
+        if (Merged.IsMerged(section))
+            return (Merged.ContentsOf(section), Array.Empty<InputRelocation>());
+        if (EhFrame_ is { } eh && eh.Contains(section))
+            return (eh.ContentsOf(section, offsetInOutput), eh.RelocationsOf(section).Select(x => x.Relocation with { Offset = x.Offset }).ToList());
+        return (section.Data, section.Relocations);
+    }
+
+    /// <summary>Where an offset of an input section ended up: merged entries and .eh_frame entries move.</summary>
+    public (InputSection Section, ulong Offset) MapDefinition(InputSection section, ulong offset)
+    {
+        if (Merged.IsMerged(section))
+        {
+            var m = Merged.Map(section, offset);
+            return (m.Section, m.Offset);
+        }
+        if (EhFrame_ is { } eh && eh.Contains(section))
+            return eh.MapSymbol(section, offset);
+        return (section, offset);
+    }
+
+    /// <summary>For a reference into a merged section: the location and the addend still to add (ld's rules).</summary>
+    public (InputSection Section, ulong Offset, long Addend)? MapReference(InputSymbol symbol, long addend)
+    {
+        if (symbol.Section is not { } s || !Merged.IsMerged(s))
+            return null;
+        if (Merged.MapReference(symbol, addend) is not { } m)
+            return null;
+        return (m.Location.Section, m.Location.Offset, m.Addend);
+    }
+}
