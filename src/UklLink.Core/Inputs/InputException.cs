@@ -1,12 +1,17 @@
 namespace UklLink.Inputs;
 
 /// <summary>
-/// An input that cannot be read at all (missing, a directory, truncated, corrupt, not an object).
-/// The message is one line naming the file and the problem; the CLI maps it to exit status 2.
+/// An input that cannot be read at all (missing, a directory, truncated, corrupt, not an object, a linker script with
+/// a syntax error). The message is one line naming the file and the problem; the CLI maps it to exit status 2.
 /// </summary>
-public sealed class InputException : Exception
+public class InputException : Exception
 {
-    public InputException(string file, string problem) : base($"{file}: {problem}")
+    public InputException(string file, string problem) : this(file, problem, $"{file}: {problem}")
+    {
+    }
+
+    /// <summary>For inputs that name a place inside the file (<c>file:line:col: problem</c>).</summary>
+    protected InputException(string file, string problem, string message) : base(message)
     {
         File = file;
         Problem = problem;
