@@ -19,9 +19,15 @@ public sealed record OracleSymbol(string Name, ulong Value, ulong Size, SymbolTy
         $"{Name} = 0x{Value:x} ({Binding} {((int)Type == 6 ? "TLS" : Type.ToString())}{(Visibility == SymbolVisibility.Default ? "" : " " + Visibility)}, {Section ?? "ABS"}, size {Size})";
 }
 
-/// <summary>What GNU ld made of a link: the allocated sections and the application's symbols.</summary>
+/// <summary>ld's PT_TLS segment: what ukl-link writes into the descriptor's tls_* fields.</summary>
+public sealed record OracleTls(ulong Address, ulong FileSize, ulong MemorySize, ulong Alignment);
+
+/// <summary>
+/// What GNU ld made of a link: the allocated sections, the application's symbols, the entry point and the TLS segment
+/// (null without TLS).
+/// </summary>
 public sealed record OracleLink(string Output, string MapFile, string Command, IReadOnlyList<OracleSection> Sections,
-    IReadOnlyList<OracleSymbol> Symbols)
+    IReadOnlyList<OracleSymbol> Symbols, ulong Entry, OracleTls? Tls)
 {
     public OracleSection Section(string name) =>
         Sections.SingleOrDefault(s => s.Name == name) ?? throw new Xunit.Sdk.XunitException(
@@ -76,13 +82,15 @@ public static class LdOracle
         string map = Path.Combine(dir, "ld.map");
         string command = $"ld -static -T {Quote(script)} -Map {Quote(map)} -o {Quote(output)} {string.Join(' ', args)} --just-symbols={Quote(kernel)}";
         Toolchain.Run(command, dir);
-        var (sections, symbols) = Read(output, KernelSymbols(kernel));
-        return new OracleLink(output, map, command, sections, symbols);
+        return Read(output, map, command, KernelSymbols(kernel));
     }
 
-    private static (List<OracleSection>, List<OracleSymbol>) Read(string path, HashSet<(string, ulong)> kernelSymbols)
+    private static OracleLink Read(string path, string map, string command, HashSet<(string, ulong)> kernelSymbols)
     {
         using var elf = ELFReader.Load<ulong>(path);
+        const uint PT_TLS = 7;
+        var tlsSegment = elf.Segments.Where(p => (uint)p.Type == PT_TLS)
+            .Select(p => new OracleTls(p.Address, (ulong)p.FileSize, p.Size, p.Alignment)).SingleOrDefault();
         var sections = new List<OracleSection>();
         foreach (var s in elf.Sections)
         {
@@ -105,7 +113,7 @@ public static class LdOracle
             string? section = e.IsPointedIndexSpecial ? null : e.PointedSection?.Name;
             symbols.Add(new OracleSymbol(e.Name, e.Value, e.Size, e.Type, e.Binding, e.Visibility, section));
         }
-        return (sections, symbols);
+        return new OracleLink(path, map, command, sections, symbols, elf.EntryPoint, tlsSegment);
     }
 
     /// <summary>Every (name, value) in the kernel's .symtab.</summary>

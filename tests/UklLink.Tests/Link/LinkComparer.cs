@@ -7,14 +7,16 @@ namespace UklLink.Tests.Link;
 /// <summary>
 /// Checks ukl-link's output vmlinux against the GNU ld link of the same inputs (<see cref="LdOracle"/>): for every
 /// allocated ld output section, the same bytes at the same addresses (NOBITS sections: inside NOBITS space; .tbss has no
-/// place of its own), and every application symbol of ld's output present in ukl-link's .symtab with the same value.
+/// place of its own); every application symbol of ld's output present in ukl-link's .symtab with the same value; and
+/// the descriptor's magic, entry (ld's e_entry) and tls_* fields (ld's PT_TLS, zeros without TLS).
 /// All differences are reported together; a byte difference shows the first differing address with a hex window.
 /// </summary>
 public static class LinkComparer
 {
     private const int MaxSymbolReports = 25;
 
-    public static void AssertSameAs(OracleLink expected, string actualVmlinux, string kernel)
+    /// <param name="checkDescriptor">False only to compare ld's output with itself (it has no descriptor).</param>
+    public static void AssertSameAs(OracleLink expected, string actualVmlinux, string kernel, bool checkDescriptor = true)
     {
         var problems = new List<string>();
         using (var elf = ELFReader.Load<ulong>(actualVmlinux))
@@ -29,6 +31,8 @@ public static class LinkComparer
                     CompareSection(section, allocated, file, problems);
             }
             CompareSymbols(expected, elf, LdOracle.KernelSymbols(kernel), problems);
+            if (checkDescriptor)
+                CompareDescriptor(expected, elf, allocated, file, problems);
         }
         if (problems.Count > 0)
         {
@@ -112,6 +116,34 @@ public static class LinkComparer
         }
         if (reported > MaxSymbolReports)
             problems.Add($"... and {reported - MaxSymbolReports} more symbol difference(s)");
+    }
+
+    private static void CompareDescriptor(OracleLink expected, IELF elf, List<Section<ulong>> allocated, FileStream file, List<string> problems)
+    {
+        var symtab = (SymbolTable<ulong>)elf.GetSection(".symtab");
+        var descriptor = symtab.Entries.FirstOrDefault(e => e.Name == "ukl_descriptor");
+        var container = descriptor is null ? null : allocated.FirstOrDefault(s =>
+            s.Type != SectionType.NoBits && descriptor.Value >= s.LoadAddress && descriptor.Value + 0x38 <= s.LoadAddress + s.Size);
+        if (descriptor is null || container is null)
+        {
+            problems.Add("ukl_descriptor: missing from ukl-link's output, or not in a section with contents");
+            return;
+        }
+        var bytes = new byte[0x38];
+        file.Position = (long)(container.Offset + (descriptor.Value - container.LoadAddress));
+        file.ReadExactly(bytes);
+        ulong Field(int offset) => BitConverter.ToUInt64(bytes, offset);
+        var tls = expected.Tls ?? new OracleTls(0, 0, 0, 0);
+        var fields = new (string Name, int Offset, ulong Expected)[]
+        {
+            ("magic", 0x00, 0x31305050414C4B55), ("entry", 0x10, expected.Entry), ("tls_image", 0x18, tls.Address),
+            ("tls_filesz", 0x20, tls.FileSize), ("tls_memsz", 0x28, tls.MemorySize), ("tls_align", 0x30, tls.Alignment),
+        };
+        foreach (var (name, offset, value) in fields)
+        {
+            if (Field(offset) != value)
+                problems.Add($"ukl_descriptor.{name} is 0x{Field(offset):x}, ld's link says 0x{value:x}");
+        }
     }
 
     private static int FirstDifference(byte[] a, byte[] b)
