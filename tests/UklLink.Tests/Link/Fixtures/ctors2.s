@@ -1,0 +1,9 @@
+    .section .init_array,"aw"
+    .quad 0x2222
+    .section .init_array.00050,"aw"
+    .quad 0x50
+    .section .ctors.65435,"aw"
+    .quad 0xc65435
+    .section .dtors,"aw"
+    .quad 0xd3
+    .section .note.GNU-stack,"",@progbits

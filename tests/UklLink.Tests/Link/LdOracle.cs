@@ -1,0 +1,128 @@
+using System.Collections.Concurrent;
+using ELFSharp.ELF;
+using ELFSharp.ELF.Sections;
+using UklLink.Tests.Support;
+
+namespace UklLink.Tests.Link;
+
+/// <summary>One allocated output section of the ld link: its place and, unless NOBITS, its bytes.</summary>
+public sealed record OracleSection(string Name, ulong Address, ulong Size, ulong Alignment, bool NoBits, bool Tls, byte[] Bytes)
+{
+    public ulong End => Address + Size;
+}
+
+/// <summary>An application symbol of the ld link (kernel symbols copied by --just-symbols are left out).</summary>
+public sealed record OracleSymbol(string Name, ulong Value, ulong Size, SymbolType Type, SymbolBinding Binding,
+    SymbolVisibility Visibility, string? Section)
+{
+    public override string ToString() =>
+        $"{Name} = 0x{Value:x} ({Binding} {((int)Type == 6 ? "TLS" : Type.ToString())}{(Visibility == SymbolVisibility.Default ? "" : " " + Visibility)}, {Section ?? "ABS"}, size {Size})";
+}
+
+/// <summary>ld's PT_TLS segment: what ukl-link writes into the descriptor's tls_* fields.</summary>
+public sealed record OracleTls(ulong Address, ulong FileSize, ulong MemorySize, ulong Alignment);
+
+/// <summary>
+/// What GNU ld made of a link: the allocated sections, the application's symbols, the entry point and the TLS segment
+/// (null without TLS).
+/// </summary>
+public sealed record OracleLink(string Output, string MapFile, string Command, IReadOnlyList<OracleSection> Sections,
+    IReadOnlyList<OracleSymbol> Symbols, ulong Entry, OracleTls? Tls)
+{
+    public OracleSection Section(string name) =>
+        Sections.SingleOrDefault(s => s.Name == name) ?? throw new Xunit.Sdk.XunitException(
+            $"ld made no allocated section {name}; it made {string.Join(", ", Sections.Select(s => s.Name))} (map: {MapFile})");
+
+    public bool HasSection(string name) => Sections.Any(s => s.Name == name);
+
+    public OracleSymbol Symbol(string name) =>
+        Symbols.FirstOrDefault(s => s.Name == name) ?? throw new Xunit.Sdk.XunitException($"ld's output has no symbol {name} (map: {MapFile})");
+
+    /// <summary>The 8-byte little-endian words of a PROGBITS section.</summary>
+    public ulong[] Quads(string section)
+    {
+        var bytes = Section(section).Bytes;
+        return Enumerable.Range(0, bytes.Length / 8).Select(i => BitConverter.ToUInt64(bytes, i * 8)).ToArray();
+    }
+}
+
+/// <summary>
+/// The correctness oracle for <c>ukl-link link</c>: links the same inputs with GNU ld and the same linker script, against
+/// the kernel's symbols:
+/// <code>ld -static -T SCRIPT -Map MAP -o OUT OBJECTS... [--start-group ARCHIVES... --end-group] --just-symbols=VMLINUX</code>
+/// The kernel comes last, as in ukl-link's resolution (application definitions first, the kernel's only for what is
+/// still undefined); ld also cannot create .got.plt for <c>_GLOBAL_OFFSET_TABLE_</c> when a --just-symbols file is its
+/// first input. Archives go into one group because ukl-link searches all archives repeatedly; they must come after all
+/// objects, since ld places pulled members where the archive is on the command line and ukl-link after all objects.
+/// </summary>
+public static class LdOracle
+{
+    private static readonly ConcurrentDictionary<string, HashSet<(string, ulong)>> KernelSymbolCache = new();
+
+    public static OracleLink Link(string kernel, IReadOnlyList<string> inputs, string? script = null)
+    {
+        script ??= RepositoryPaths.DefaultScript;
+        bool seenArchive = false;
+        var args = new List<string>();
+        foreach (var input in inputs)
+        {
+            bool isArchive = input.EndsWith(".a", StringComparison.Ordinal);
+            if (!isArchive && seenArchive)
+                throw new ArgumentException($"object {input} after an archive: put archives last (see {nameof(LdOracle)})");
+            if (isArchive && !seenArchive)
+                args.Add("--start-group");
+            seenArchive |= isArchive;
+            args.Add(Quote(input));
+        }
+        if (seenArchive)
+            args.Add("--end-group");
+
+        string dir = Toolchain.NewWorkDirectory();
+        string output = Path.Combine(dir, "ld.out");
+        string map = Path.Combine(dir, "ld.map");
+        string command = $"ld -static -T {Quote(script)} -Map {Quote(map)} -o {Quote(output)} {string.Join(' ', args)} --just-symbols={Quote(kernel)}";
+        Toolchain.Run(command, dir);
+        return Read(output, map, command, KernelSymbols(kernel));
+    }
+
+    private static OracleLink Read(string path, string map, string command, HashSet<(string, ulong)> kernelSymbols)
+    {
+        using var elf = ELFReader.Load<ulong>(path);
+        const uint PT_TLS = 7;
+        var tlsSegment = elf.Segments.Where(p => (uint)p.Type == PT_TLS)
+            .Select(p => new OracleTls(p.Address, (ulong)p.FileSize, p.Size, p.Alignment)).SingleOrDefault();
+        var sections = new List<OracleSection>();
+        foreach (var s in elf.Sections)
+        {
+            if ((s.Flags & SectionFlags.Allocatable) == 0)
+                continue;
+            bool noBits = s.Type == SectionType.NoBits;
+            bool tls = ((ulong)s.Flags & 0x400) != 0; // SHF_TLS
+            sections.Add(new OracleSection(s.Name, s.LoadAddress, s.Size, s.Alignment, noBits, tls, noBits ? [] : s.GetContents()));
+        }
+
+        var symbols = new List<OracleSymbol>();
+        var symtab = (SymbolTable<ulong>)elf.GetSection(".symtab");
+        foreach (var e in symtab.Entries)
+        {
+            if (e.Name.Length == 0 || e.Type is SymbolType.Section or SymbolType.File)
+                continue;
+            bool absolute = e.PointedSectionIndex == 0xfff1; // SHN_ABS
+            if (absolute && kernelSymbols.Contains((e.Name, e.Value)))
+                continue; // copied from the kernel by --just-symbols
+            string? section = e.IsPointedIndexSpecial ? null : e.PointedSection?.Name;
+            symbols.Add(new OracleSymbol(e.Name, e.Value, e.Size, e.Type, e.Binding, e.Visibility, section));
+        }
+        return new OracleLink(path, map, command, sections, symbols, elf.EntryPoint, tlsSegment);
+    }
+
+    /// <summary>Every (name, value) in the kernel's .symtab.</summary>
+    public static HashSet<(string, ulong)> KernelSymbols(string kernel) => KernelSymbolCache.GetOrAdd(kernel, path =>
+    {
+        using var elf = ELFReader.Load<ulong>(path);
+        var symtab = (SymbolTable<ulong>)elf.GetSection(".symtab");
+        return symtab.Entries.Where(e => e.Name.Length > 0).Select(e => (e.Name, e.Value)).ToHashSet();
+    });
+
+    private static string Quote(string path) => "'" + path.Replace("'", "'\\''") + "'";
+}
