@@ -138,7 +138,7 @@ public sealed class LayoutEngine
         {
             SortKind.ByName => string.CompareOrdinal(an, bn),
             SortKind.ByAlignment => b.Alignment.CompareTo(a.Alignment),
-            SortKind.ByInitPriority => InitPriority(an).CompareTo(InitPriority(bn)),
+            SortKind.ByInitPriority => InitPriority(an) != InitPriority(bn) ? InitPriority(an).CompareTo(InitPriority(bn)) : string.CompareOrdinal(an, bn),
             _ => 0,
         };
     }

@@ -13,10 +13,13 @@ internal sealed class ContentTransforms : ISectionSizes
 {
     private const string EhFrame = ".eh_frame";
 
-    private ContentTransforms(MergedSections merged, EhFrameLayout? ehFrame)
+    private readonly IReadOnlyDictionary<InputSection, string> _outputOf;
+
+    private ContentTransforms(MergedSections merged, EhFrameLayout? ehFrame, IReadOnlyDictionary<InputSection, string> outputOf)
     {
         Merged = merged;
         EhFrame_ = ehFrame;
+        _outputOf = outputOf;
     }
 
     public MergedSections Merged { get; }
@@ -42,7 +45,7 @@ internal sealed class ContentTransforms : ISectionSizes
                     : new GlobalDefinition(false, null),
             });
         }
-        return new ContentTransforms(merged, layout);
+        return new ContentTransforms(merged, layout, outputOf);
     }
 
     public bool IsExcluded(InputSection section) =>
@@ -64,7 +67,29 @@ internal sealed class ContentTransforms : ISectionSizes
             return (Merged.ContentsOf(section), Array.Empty<InputRelocation>());
         if (EhFrame_ is { } eh && eh.Contains(section))
             return (eh.ContentsOf(section, offsetInOutput), eh.RelocationsOf(section).Select(x => x.Relocation with { Offset = x.Offset }).ToList());
+        if (IsReversedTable(section))
+            return Reversed(section);
         return (section.Data, section.Relocations);
+    }
+
+    /// <summary>
+    /// Old-style .ctors/.dtors run from the end; in .init_array/.fini_array they must run from the start, so ld
+    /// reverses their 8-byte entries (and their relocations) when it puts them there.
+    /// </summary>
+    private bool IsReversedTable(InputSection section) =>
+        (section.Name.StartsWith(".ctors", StringComparison.Ordinal) || section.Name.StartsWith(".dtors", StringComparison.Ordinal))
+        && _outputOf.TryGetValue(section, out var output) && output is ".init_array" or ".fini_array" && section.Size % 8 == 0;
+
+    private static (byte[] Data, IReadOnlyList<InputRelocation> Relocations) Reversed(InputSection section)
+    {
+        var data = section.Data;
+        var reversed = new byte[data.Length];
+        for (int i = 0; i < data.Length; i += 8)
+            data.AsSpan(i, 8).CopyTo(reversed.AsSpan(data.Length - 8 - i));
+        var relocations = section.Relocations
+            .Select(r => r with { Offset = (ulong)data.Length - 8 - (r.Offset & ~7UL) + (r.Offset & 7) })
+            .OrderBy(r => r.Offset).ToList();
+        return (reversed, relocations);
     }
 
     /// <summary>Where an offset of an input section ended up: merged entries and .eh_frame entries move.</summary>

@@ -20,6 +20,7 @@ public sealed class Linker
 {
     public const string DefaultScriptName = "ukl-app.ld";
     private const string TlsGetAddr = "__tls_get_addr";
+    private const string GlobalOffsetTable = "_GLOBAL_OFFSET_TABLE_";
     private const int PhdrSize = 56;
 
     private readonly LinkOptions _options;
@@ -73,6 +74,7 @@ public sealed class Linker
         if (Failed)
             return;
         var live = LiveSections(resolution.Included);
+        var liveSet = live.ToHashSet();
         var commons = CommonSymbols(resolution);
         Mark("resolve");
 
@@ -94,21 +96,33 @@ public sealed class Linker
         SyntheticPiece? got = null;
         if (gotSlots.Count > 0)
             synthetic.Add(got = new SyntheticPiece(".got", (ulong)gotSlots.Count * 8, 8, SHF_ALLOC | SHF_WRITE, noBits: false));
-        SyntheticPiece? common = null;
-        var commonOffsets = new Dictionary<InputSymbol, ulong>();
-        if (commons.Count > 0)
+        // COMMON: like ld, each object's winning commons form that object's own block, blocks in link order.
+        // (Inside a block ld follows its symbol hash table; ukl-link uses the object's symbol-table order.)
+        var commonBlocks = new List<(SyntheticPiece Block, Dictionary<InputSymbol, ulong> Offsets)>();
+        var linkIndex = resolution.Included.Select((o, i) => (o, i)).ToDictionary(x => x.o, x => x.i);
+        foreach (var group in commons.GroupBy(c => c.File).OrderBy(g => linkIndex[g.Key]))
         {
             ulong size = 0, align = 1;
-            foreach (var c in commons)
+            var offsets = new Dictionary<InputSymbol, ulong>();
+            foreach (var c in group.OrderBy(c => c.Index))
             {
                 ulong a = Math.Max(1, c.Value);
                 size = (size + a - 1) & ~(a - 1);
-                commonOffsets[c] = size;
+                offsets[c] = size;
                 size += c.Size;
                 align = Math.Max(align, a);
             }
-            synthetic.Add(common = SyntheticPiece.Bss("COMMON", size, align));
+            var block = SyntheticPiece.Bss("COMMON", size, align);
+            synthetic.Add(block);
+            commonBlocks.Add((block, offsets));
         }
+
+        // ld makes .got.plt (three reserved, zero entries in a static link) once there is a GOT or a reference to
+        // _GLOBAL_OFFSET_TABLE_, which then names it.
+        SyntheticPiece? gotPlt = null;
+        if (gotSlots.Count > 0 || resolution.Included.Any(o => o.Symbols.Any(s => s.IsUndefined && s.Name == GlobalOffsetTable))
+            || live.Any(s => s.Relocations.Any(r => r.Type is RelocationTypes.R_X86_64_GOTPC32 or RelocationTypes.R_X86_64_GOTPC64 or RelocationTypes.R_X86_64_GOTOFF64)))
+            synthetic.Add(gotPlt = new SyntheticPiece(".got.plt", 24, 8, SHF_ALLOC | SHF_WRITE, noBits: false) { Data = new byte[24] });
 
         // Layout.
         LayoutResult layout;
@@ -124,7 +138,7 @@ public sealed class Linker
                 ExternalSymbol = name => kernel.TryGetSymbolValue(name, out ulong v) ? v : null,
                 DefinedByApplication = name => resolution.Definitions.ContainsKey(name),
                 ReferencedByApplication = name => IsReferenced(resolution, name),
-                Sizes = claims => transforms = ContentTransforms.Build(claims, live, resolution, _ => true),
+                Sizes = claims => transforms = ContentTransforms.Build(claims, live, resolution, liveSet.Contains),
             });
         }
         catch (LayoutException ex)
@@ -143,12 +157,18 @@ public sealed class Linker
 
         var (tlsStart, tlsMemSize, tlsFileSize, tlsAlign) = TlsSegment(layout);
         ulong tlsSize = AlignUp(tlsMemSize, tlsAlign);
-        var commonAddresses = common is null ? new Dictionary<InputSymbol, ulong>() : commonOffsets.ToDictionary(kv => kv.Key, kv => common.Address + kv.Value);
+        var commonAddresses = new Dictionary<InputSymbol, ulong>();
+        foreach (var (block, offsets) in commonBlocks)
+            foreach (var (symbol, offset) in offsets)
+                commonAddresses[symbol] = block.Address + offset;
+        var linkerSymbols = new Dictionary<string, ulong>(StringComparer.Ordinal);
+        if (gotPlt?.Output is not null)
+            linkerSymbols[GlobalOffsetTable] = gotPlt.Address;
         var debug = DebugSections(resolution.Included, layout);
         var values = new SymbolValues(resolution, layout, kernel, commonAddresses,
             (section, offset) => layout.Placed.TryGetValue(section, out var piece) && piece.Output is not null ? piece.Address + offset
                 : debug.Offsets.TryGetValue(section, out ulong debugOffset) ? debugOffset + offset : null,
-            gotSlots, got?.Address ?? 0, tlsStart, tlsSize, transforms);
+            gotSlots, got?.Address ?? 0, tlsStart, tlsSize, transforms, linkerSymbols);
 
         string entryName = _options.Entry ?? layout.Entry ?? "_start";
         var entry = values.ResolveName(entryName, null);
@@ -262,6 +282,8 @@ public sealed class Linker
         patches.Add((phdrAddress, phdrBytes));
         patches.Add((kernel.DescriptorAddress!.Value, descriptor));
         var symbols = OutputSymbols(resolution, layout, values, tlsStart);
+        foreach (var (name, value) in linkerSymbols)
+            symbols.Add(new OutputSymbol(name, value, 0, STB_LOCAL, STT_OBJECT, STV_HIDDEN, value, false));
         Mark("layout-output");
 
         if (_options.OutputPath is null)

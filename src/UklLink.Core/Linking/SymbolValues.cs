@@ -21,12 +21,14 @@ internal sealed class SymbolValues : IRelocationContext
     private readonly Dictionary<object, ulong> _gotSlots;
     private readonly ulong _gotAddress;
     private readonly ContentTransforms? _transforms;
+    private readonly IReadOnlyDictionary<string, ulong> _linkerSymbols;
 
     public SymbolValues(Resolution resolution, LayoutResult layout, KernelImage kernel, IReadOnlyDictionary<InputSymbol, ulong> commons,
         Func<InputSection, ulong, ulong?> sectionAddress, Dictionary<object, ulong> gotSlots, ulong gotAddress, ulong tlsStart, ulong tlsSize,
-        ContentTransforms? transforms = null)
+        ContentTransforms? transforms = null, IReadOnlyDictionary<string, ulong>? linkerSymbols = null)
     {
         _transforms = transforms;
+        _linkerSymbols = linkerSymbols ?? new Dictionary<string, ulong>();
         _resolution = resolution;
         _layout = layout;
         _kernel = kernel;
@@ -40,6 +42,8 @@ internal sealed class SymbolValues : IRelocationContext
 
     public ulong TlsStart { get; }
     public ulong TlsSize { get; }
+
+    public ulong GotBase => _linkerSymbols.TryGetValue("_GLOBAL_OFFSET_TABLE_", out ulong v) ? v : 0;
 
     public ulong GotEntryAddress(InputRelocation relocation) => _gotAddress + _gotSlots[GotKey(relocation.Symbol, _resolution)];
 
@@ -81,6 +85,8 @@ internal sealed class SymbolValues : IRelocationContext
             return new RelocationTarget(script.Value, 0, script.Section is null ? TargetKind.Absolute : TargetKind.Section, false, name);
         if (_resolution.Definitions.TryGetValue(name, out var def))
             return Defined(def);
+        if (_linkerSymbols.TryGetValue(name, out ulong linkerValue))
+            return new RelocationTarget(linkerValue, 0, TargetKind.Section, false, name);
         if (_kernel.GlobalSymbols.TryGetValue(name, out var k))
             return new RelocationTarget(k.Value, k.Size, TargetKind.Absolute, k.Type == STT_TLS, name);
         // Undefined: weak references are 0; strong ones were reported by resolution already.

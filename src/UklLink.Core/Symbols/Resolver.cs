@@ -92,17 +92,8 @@ public static class Resolver
             }
         }
 
-        // Link order is command-line order, with pulled members at their archive's place (as ld lays out sections).
-        var position = new Dictionary<ObjectFile, int>();
-        for (int i = 0; i < inputs.Files.Count; i++)
-        {
-            if (inputs.Files[i] is ObjectInput oi)
-                position[oi.Object] = i;
-            else if (inputs.Files[i] is ArchiveInput ai)
-                foreach (var m in ai.Members)
-                    position[m] = i;
-        }
-        included = included.OrderBy(o => position[o]).ToList();
+        // Link order: command-line objects, then archive members in the order they were pulled (as ld loads them
+        // when all archives form one group after the objects).
 
         var missing = strongRefs
             .Where(n => !defs.ContainsKey(n) && !LinkerDefinedSymbols.Names.Contains(n) && !definedOutside(n))

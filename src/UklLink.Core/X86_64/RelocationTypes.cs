@@ -16,7 +16,7 @@ public static class RelocationTypes
         R_X86_64_GOTPCRELX = 41, R_X86_64_REX_GOTPCRELX = 42;
 
     private const string Dynamic = "a dynamic relocation (only a dynamic linker applies it)";
-    private const string GotBase = "needs a GOT base address (large-model PIC)";
+    private const string GotBase = "a GOT entry offset (large-model PIC), whose entry order ukl-link does not reproduce";
 
     private static readonly RelocationType[] Table =
     {
@@ -45,11 +45,11 @@ public static class RelocationTypes
         new(R_X86_64_GOTTPOFF, "R_X86_64_GOTTPOFF", 4, RelocationClass.Relaxable),
         new(R_X86_64_TPOFF32, "R_X86_64_TPOFF32", 4, RelocationClass.TlsDirect),
         new(R_X86_64_PC64, "R_X86_64_PC64", 8, RelocationClass.Direct),
-        new(R_X86_64_GOTOFF64, "R_X86_64_GOTOFF64", 8, RelocationClass.Unsupported, GotBase),
-        new(R_X86_64_GOTPC32, "R_X86_64_GOTPC32", 4, RelocationClass.Unsupported, GotBase),
+        new(R_X86_64_GOTOFF64, "R_X86_64_GOTOFF64", 8, RelocationClass.Direct),
+        new(R_X86_64_GOTPC32, "R_X86_64_GOTPC32", 4, RelocationClass.Direct),
         new(R_X86_64_GOT64, "R_X86_64_GOT64", 8, RelocationClass.Unsupported, GotBase),
         new(R_X86_64_GOTPCREL64, "R_X86_64_GOTPCREL64", 8, RelocationClass.Unsupported, GotBase),
-        new(R_X86_64_GOTPC64, "R_X86_64_GOTPC64", 8, RelocationClass.Unsupported, GotBase),
+        new(R_X86_64_GOTPC64, "R_X86_64_GOTPC64", 8, RelocationClass.Direct),
         new(R_X86_64_GOTPLT64, "R_X86_64_GOTPLT64", 8, RelocationClass.Unsupported, GotBase),
         new(R_X86_64_PLTOFF64, "R_X86_64_PLTOFF64", 8, RelocationClass.Unsupported, "a PLT offset (large-model PIC)"),
         new(R_X86_64_SIZE32, "R_X86_64_SIZE32", 4, RelocationClass.Direct),

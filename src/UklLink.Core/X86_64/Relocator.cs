@@ -16,6 +16,9 @@ public interface IRelocationContext
     ulong TlsStart { get; }
 
     ulong TlsSize { get; }
+
+    /// <summary>_GLOBAL_OFFSET_TABLE_ (the start of .got.plt), the base of GOT-relative relocations.</summary>
+    ulong GotBase { get; }
 }
 
 /// <summary>One failure to relocate: which relocation and why; the caller turns it into a finding.</summary>
@@ -33,12 +36,7 @@ public static class Relocator
     /// <summary>True when a relocation needs a GOT slot because its instruction cannot be relaxed.</summary>
     public static bool NeedsGotEntry(InputRelocation r, byte[] data, RelocationTarget target)
     {
-        return r.Type switch
-        {
-            R_X86_64_GOTPCREL => true,
-            R_X86_64_GOTPCRELX or R_X86_64_REX_GOTPCRELX => GotRelaxation(r, data, target) == GotForm.Keep,
-            _ => false,
-        };
+        return r.Type is R_X86_64_GOTPCREL or R_X86_64_GOTPCRELX or R_X86_64_REX_GOTPCRELX && GotRelaxation(r, data, target) == GotForm.Keep;
     }
 
     private enum GotForm { Keep, Lea, MovImmediate, Call, Jump, TestImmediate, BinopImmediate }
@@ -49,6 +47,10 @@ public static class Relocator
         if (off < 2 || r.Addend != -4 || target.Kind == TargetKind.Discarded || target.IsTls)
             return GotForm.Keep;
         byte opcode = data[off - 2], modrm = data[off - 1];
+        // Without the X marking only "mov foo@GOTPCREL(%rip), %reg" is known to be an instruction ld may rewrite, and
+        // ld turns it into a lea when the symbol lives in a section.
+        if (r.Type == R_X86_64_GOTPCREL)
+            return opcode == 0x8b && (modrm & 0xc7) == 0x05 && target.Kind is TargetKind.Section or TargetKind.Absolute ? GotForm.Lea : GotForm.Keep;
         bool absolute = target.Kind is TargetKind.Absolute or TargetKind.UndefinedWeak;
         bool rexW = r.Type == R_X86_64_REX_GOTPCRELX && off >= 3 && (data[off - 3] & 0x48) == 0x48;
         if (opcode == 0x8b)
@@ -158,6 +160,15 @@ public static class Relocator
                 case R_X86_64_REX_GOTPCRELX:
                     ApplyGot(span, at, p, r, a, target, context, buffer, bufferOffset, problems);
                     break;
+                case R_X86_64_GOTPC32:
+                    WriteSigned(span, at, 4, (long)(context.GotBase + (ulong)a - p), r, type, problems);
+                    break;
+                case R_X86_64_GOTPC64:
+                    Write64(span, at, context.GotBase + (ulong)a - p);
+                    break;
+                case R_X86_64_GOTOFF64:
+                    Write64(span, at, s + (ulong)a - context.GotBase);
+                    break;
                 case R_X86_64_GOTTPOFF:
                     if (!RelaxIeToLe(span, at, TpOff(s, context), r, type, problems))
                         problems.Add(new RelocationProblem(r, RelocationProblemKind.Sequence, $"{type.Name} is not on a movq or addq from memory that can be relaxed to local-exec"));
@@ -197,7 +208,7 @@ public static class Relocator
     {
         var type = RelocationTypes.Get(r.Type);
         // The relaxation decision reads the instruction as assembled, before any byte of it changes.
-        var form = r.Type == R_X86_64_GOTPCREL ? GotForm.Keep : GotRelaxation(r, buffer.AsSpan(bufferOffset, (int)r.Section.Size), target);
+        var form = GotRelaxation(r, buffer.AsSpan(bufferOffset, (int)r.Section.Size), target);
         ulong s = target.Value;
         switch (form)
         {

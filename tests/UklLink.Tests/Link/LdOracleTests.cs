@@ -219,7 +219,7 @@ public class LdOracleTests
         var r = Ld(LinkCorpus.GotEntries);
         var got = r.Section(".got");
         var gotplt = r.Section(".got.plt");
-        Assert.Equal(16UL, got.Size);
+        Assert.Equal(8UL, got.Size); // one target no instruction lets ld relax (push)
         Assert.Equal(new ulong[] { 0, 0, 0 }, r.Quads(".got.plt"));
         Assert.Equal(gotplt.Address, r.Symbol("_GLOBAL_OFFSET_TABLE_").Value);
         Assert.Contains(r.Symbol("app_int").Value, r.Quads(".got"));

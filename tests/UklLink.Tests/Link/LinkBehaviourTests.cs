@@ -306,4 +306,18 @@ public class LinkBehaviourTests
         Assert.Contains("_start", where);
         Assert.Matches(@"\.c:[345]\b", where);
     }
+
+    [Fact]
+    public void LargeModelGotEntryOffsetsAreRejectedWithTheirRule()
+    {
+        string dir = Toolchain.NewWorkDirectory();
+        string src = Path.Combine(dir, "large.s");
+        File.WriteAllText(src, ".text\n.globl _start\n_start:\n movabsq $counter@GOTOFF, %rdx\n movabsq $counter@GOT, %rdx\n ret\n.data\n.globl counter\ncounter: .quad 1\n.section .note.GNU-stack,\"\",@progbits\n");
+        string obj = Path.Combine(dir, "large.o");
+        Toolchain.Run($"as --64 {src} -o {obj}");
+        var r = Cli.Run("link", "-k", Kernel(), "-o", Out(), obj);
+        Assert.Equal(1, r.ExitCode);
+        Assert.Contains("error UKL005: relocation R_X86_64_GOT64 is not supported", r.Stderr);
+        Assert.DoesNotContain("GOTOFF64", r.Stderr); // GOT-relative data addresses are supported (base: .got.plt)
+    }
 }
