@@ -105,8 +105,8 @@ public static class RewriteHarness
             p.Kill(true);
             throw new TimeoutException($"{executable} did not finish in 30 s");
         }
-        var files = Directory.GetFiles(dir).ToDictionary(Path.GetFileName, f => File.ReadAllText(f))!;
-        return new RunResult(p.ExitCode, stdout.Result, stderr.Result, files!);
+        var files = Directory.GetFiles(dir).ToDictionary(f => Path.GetFileName(f), f => File.ReadAllText(f));
+        return new RunResult(p.ExitCode, stdout.Result, stderr.Result, files);
     }
 
     /// <summary>How many `syscall` instructions objdump finds in a linked program.</summary>
