@@ -166,6 +166,10 @@ public static class RewrittenObjectWriter
             }
             sections.Add(o);
         }
+        // Rewritten sections that had no relocations now have some (at least the jumps to their trampolines).
+        var withRela = obj.AllSections.Where(s => s.Type == SHT_RELA).Select(s => (int)s.Info).ToHashSet();
+        var newRela = bySection.Values.Where(rw => !withRela.Contains(rw.Section.Index) && rw.Relocations.Count > 0)
+            .OrderBy(rw => rw.Section.Index).ToList();
         if (hasTrampolines)
         {
             sections.Add(new OutSection
@@ -178,6 +182,15 @@ public static class RewrittenObjectWriter
                 Name = ".rela" + TrampolineSectionName, Type = SHT_RELA, Flags = SHF_INFO_LINK, Align = 8, EntSize = RelaSize,
                 Link = (uint)symtabIndex, Info = (uint)trampolineIndex,
                 Data = Rela(trampolineRelocs.Select(r => Resolve(r.Offset, r.Type, r.Target, r.Addend, r.Owner))),
+            });
+        }
+        foreach (var rw in newRela)
+        {
+            sections.Add(new OutSection
+            {
+                Name = ".rela" + rw.Section.Name, Type = SHT_RELA, Flags = SHF_INFO_LINK, Align = 8, EntSize = RelaSize,
+                Link = (uint)symtabIndex, Info = (uint)rw.Section.Index,
+                Data = Rela(rw.Relocations.Select(r => Resolve(r.Offset, r.Type, r.Target, r.Addend, rw))),
             });
         }
         // Resolve() may have added globals while building relocation sections; only now is the symbol table final.

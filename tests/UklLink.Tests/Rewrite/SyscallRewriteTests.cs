@@ -154,13 +154,13 @@ public class SyscallRewriteTests : IDisposable
     [Fact]
     public void RipRelativeNeighbourWithinTheSectionGetsARelocation()
     {
-        // lea 1f(%rip), %rsi (the byte at 0xf, resolved by the assembler) moves: it now needs a relocation to the
-        // section at 0xf.
-        AssertTrampoline(".text.rip_local", site: 7, 0, 9, before: 1, after: 0,
-            data: "E900000000 CCCCCCCC 0FB616 01D0 C3 2A",
-            relocs: ["0x1 R_X86_64_PC32 trampoline[0]-4"],
+        // mov $39,%eax; lea 1f(%rip),%rsi; syscall: the lea (to the byte at 0x14, resolved by the assembler) is
+        // the nearest neighbour and moves; it now needs a relocation to the section at 0x14.
+        AssertTrampoline(".text.rip_local", site: 0xc, 5, 0xe, before: 1, after: 0,
+            data: "B827000000 E900000000 CCCCCCCC 0FB616 01D0 C3 2A",
+            relocs: ["0x6 R_X86_64_PC32 trampoline[0]-4"],
             code: "488D3500000000 " + MovRcxCallRcx + " E900000000",
-            codeRelocs: ["0x3 R_X86_64_PC32 section+0xf-4", "0xa " + EntryReloc, "0x11 R_X86_64_PC32 section+0x9-4"]);
+            codeRelocs: ["0x3 R_X86_64_PC32 section+0x14-4", "0xa " + EntryReloc, "0x11 R_X86_64_PC32 section+0xe-4"]);
     }
 
     [Fact]
