@@ -62,9 +62,10 @@ public static class RewrittenObjectWriter
         }
         bool hasTrampolines = trampolineCode.Count > 0;
         int trampolineIndex = originalCount, trampolineRelaIndex = originalCount + 1;
+        // An object without a symbol table (an empty translation unit) can only come back unchanged.
         int symtabIndex = obj.AllSections.FirstOrDefault(s => s.Type == SHT_SYMTAB)?.Index
-            ?? throw new InvalidOperationException($"{obj.DisplayName} has no symbol table");
-        int strtabIndex = (int)obj.Sections[symtabIndex]!.Link;
+            ?? (bySection.Count == 0 ? -1 : throw new NotSupportedException($"{obj.DisplayName} has no symbol table"));
+        int strtabIndex = symtabIndex < 0 ? -1 : (int)obj.Sections[symtabIndex]!.Link;
         int shstrtabIndex = (int)obj.Header.SectionNameTableIndex;
         if (shstrtabIndex <= 0 || shstrtabIndex >= originalCount || shstrtabIndex == strtabIndex)
             throw new NotSupportedException($"{obj.DisplayName}: section names must have their own string table");
@@ -207,12 +208,15 @@ public static class RewrittenObjectWriter
             BinaryPrimitives.WriteUInt64LittleEndian(span[8..], s.Value);
             BinaryPrimitives.WriteUInt64LittleEndian(span[16..], s.Size);
         }
-        var sym = sections[symtabIndex];
-        sym.Data = symtab;
-        sym.Info = (uint)firstGlobal;
-        sym.EntSize = SymSize;
-        sym.Align = 8;
-        sections[(int)sym.Link].Data = strtab.ToArray();
+        if (symtabIndex >= 0)
+        {
+            var sym = sections[symtabIndex];
+            sym.Data = symtab;
+            sym.Info = (uint)firstGlobal;
+            sym.EntSize = SymSize;
+            sym.Align = 8;
+            sections[strtabIndex].Data = strtab.ToArray();
+        }
 
         var shstrtab = new StringTable();
         var nameOffsets = sections.Select(s => s.Name.Length == 0 ? 0u : shstrtab.Add(s.Name)).ToList();
