@@ -42,8 +42,9 @@ internal sealed class DecodedInstruction
     /// <summary>jmp/jcc/call/loop/jrcxz/xbegin with a relative target.</summary>
     public bool IsDirectBranch => Instruction.Op0Kind is OpKind.NearBranch64 or OpKind.NearBranch32 or OpKind.NearBranch16;
 
-    /// <summary>May not return to the next byte (a call, or a syscall such as exit): what follows starts a new path.</summary>
-    public bool EndsPath => Instruction.FlowControl is FlowControl.Call or FlowControl.IndirectCall;
+    /// <summary>A call may not return (a noreturn callee): what follows starts a new path. A syscall does not end
+    /// the path, so bytes that decode as a syscall followed by garbage stay doubtful.</summary>
+    public bool EndsPath => Instruction.FlowControl is FlowControl.Call or FlowControl.IndirectCall && Instruction.Code != Code.Syscall;
 
     public override string ToString() => $"0x{Offset:x}: {Instruction}";
 }
@@ -225,8 +226,8 @@ internal sealed class CodeMap
                 break;
             if (d.EndsPath)
             {
-                // What follows a call or syscall is code unless the callee never returns; decode it as a path of
-                // its own so that data after a noreturn call does not cast doubt on this one.
+                // What follows a call is code unless the callee never returns; decode it as a path of its own so
+                // that data after a noreturn call does not cast doubt on this one.
                 Enqueue(end, 1);
                 break;
             }
