@@ -8,11 +8,12 @@ namespace UklLink.Rewrite;
 /// <summary>One instruction found by <see cref="CodeMap"/>, at a section offset.</summary>
 internal sealed class DecodedInstruction
 {
-    public DecodedInstruction(Instruction instruction, ConstantOffsets constants, IReadOnlyList<InputRelocation> relocations)
+    public DecodedInstruction(Instruction instruction, ConstantOffsets constants, IReadOnlyList<InputRelocation> relocations, bool doubtful)
     {
         Instruction = instruction;
         Constants = constants;
         Relocations = relocations;
+        Doubtful = doubtful;
     }
 
     public Instruction Instruction { get; }
@@ -22,7 +23,7 @@ internal sealed class DecodedInstruction
     public IReadOnlyList<InputRelocation> Relocations { get; }
 
     /// <summary>Decoded only on a path that also ran into undecodable bytes, data or another instruction's bytes.</summary>
-    public bool Doubtful { get; set; }
+    public bool Doubtful { get; }
 
     public ulong Offset => Instruction.IP;
     public int Length => Instruction.Length;
@@ -63,8 +64,12 @@ internal sealed class CodeMap
     private readonly InputSection _section;
     private readonly byte[] _data;
     private readonly InputRelocation[] _relocations; // sorted by offset
-    private readonly DecodedInstruction?[] _startAt;
+    // Per byte of the section, so that a large section costs 5 bytes per byte rather than an object per instruction;
+    // instructions are decoded again when asked for.
     private readonly int[] _owner; // 1 + start offset of the instruction covering each byte, 0 for none
+    private readonly byte[] _flags; // Start | Doubtful, at instruction starts
+    private const byte Start = 1, DoubtfulFlag = 2;
+    private readonly List<ulong> _syscalls = new();
     private readonly SortedDictionary<ulong, string> _boundaries = new();
     private readonly List<(ulong Start, ulong End, string Name)> _dataObjects = new();
     private readonly Queue<ulong>[] _work = { new(), new(), new() };
@@ -77,7 +82,7 @@ internal sealed class CodeMap
         _section = section;
         _data = section.Data;
         _relocations = section.Relocations.OrderBy(r => r.Offset).ToArray();
-        _startAt = new DecodedInstruction?[_data.Length];
+        _flags = new byte[_data.Length];
         _owner = new int[_data.Length];
         _reader = new ByteArrayCodeReader(_data);
         _decoder = Decoder.Create(64, _reader);
@@ -125,24 +130,34 @@ internal sealed class CodeMap
     public ulong Size => (ulong)_data.LongLength;
 
     /// <summary>The instruction decoded at <paramref name="offset"/>, if any.</summary>
-    public DecodedInstruction? At(ulong offset) => offset < Size ? _startAt[offset] : null;
+    public DecodedInstruction? At(ulong offset)
+    {
+        if (offset >= Size || (_flags[offset] & Start) == 0)
+            return null;
+        _reader.Position = (int)offset;
+        _decoder.IP = offset;
+        _decoder.Decode(out var instr);
+        return new DecodedInstruction(instr, _decoder.GetConstantOffsets(instr), RelocationsIn(offset, instr.NextIP).ToList(),
+            (_flags[offset] & DoubtfulFlag) != 0);
+    }
 
     /// <summary>The decoded instruction that ends exactly at <paramref name="offset"/>, if any.</summary>
     public DecodedInstruction? EndingAt(ulong offset)
     {
         if (offset == 0 || offset > Size || _owner[offset - 1] == 0)
             return null;
-        var i = _startAt[_owner[offset - 1] - 1];
-        return i is not null && i.End == offset ? i : null;
+        ulong start = (ulong)(_owner[offset - 1] - 1);
+        return offset == Size || _owner[offset] != _owner[offset - 1] ? At(start) : null;
     }
 
     /// <summary>Whether any decoded instruction covers the byte at <paramref name="offset"/>.</summary>
     public bool IsClaimed(ulong offset) => offset < Size && _owner[offset] != 0;
 
     /// <summary>The instruction covering <paramref name="offset"/>, if any.</summary>
-    public DecodedInstruction? Covering(ulong offset) => IsClaimed(offset) ? _startAt[_owner[offset] - 1] : null;
+    public DecodedInstruction? Covering(ulong offset) => IsClaimed(offset) ? At((ulong)(_owner[offset] - 1)) : null;
 
-    public IEnumerable<DecodedInstruction> Instructions => _startAt.OfType<DecodedInstruction>();
+    /// <summary>Offsets of the syscall instructions decoded (doubtful ones included).</summary>
+    public IReadOnlyList<ulong> Syscalls => _syscalls;
 
     /// <summary>The first boundary in [<paramref name="from"/>, <paramref name="to"/>), with what makes it one.</summary>
     public (ulong Offset, string Why)? FirstBoundaryIn(ulong from, ulong to)
@@ -187,10 +202,10 @@ internal sealed class CodeMap
     /// <summary>Decodes the straight-line path from <paramref name="entry"/> until it ends or joins decoded code.</summary>
     private void Trace(ulong entry)
     {
-        var path = new List<DecodedInstruction>();
+        var path = new List<ulong>();
         bool doubtful = false;
         ulong o = entry;
-        while (o < Size && _startAt[o] is null)
+        while (o < Size && (_flags[o] & Start) == 0)
         {
             if (_owner[o] != 0 || InDataObject(o) is not null)
             {
@@ -208,7 +223,7 @@ internal sealed class CodeMap
             ulong end = instr.NextIP;
             bool overlaps = false;
             for (ulong b = o + 1; b < end; b++)
-                overlaps |= _owner[b] != 0 || _startAt[b] is not null;
+                overlaps |= _owner[b] != 0;
             var constants = _decoder.GetConstantOffsets(instr);
             var relocs = RelocationsIn(o, end).ToList();
             if (overlaps || InDataObject(end - 1) is not null || !RelocationsFit(instr, constants, relocs))
@@ -216,11 +231,13 @@ internal sealed class CodeMap
                 doubtful = true;
                 break;
             }
-            var d = new DecodedInstruction(instr, constants, relocs);
-            _startAt[o] = d;
+            var d = new DecodedInstruction(instr, constants, relocs, false);
+            _flags[o] = Start;
             for (ulong b = o; b < end; b++)
                 _owner[b] = (int)o + 1;
-            path.Add(d);
+            path.Add(o);
+            if (instr.Code == Code.Syscall)
+                _syscalls.Add(o);
             NoteTargets(d);
             if (d.IsTerminator)
                 break;
@@ -235,8 +252,8 @@ internal sealed class CodeMap
         }
         if (doubtful)
         {
-            foreach (var d in path)
-                d.Doubtful = true;
+            foreach (ulong start in path)
+                _flags[start] |= DoubtfulFlag;
         }
     }
 

@@ -35,6 +35,22 @@ internal sealed class ObjectReferences
             if (sym.Section is { IsExecutable: true } s && sym.Type is not (STT_SECTION or STT_FILE))
                 Add(_symbols, s, sym);
         }
+        // Offsets of data sections that code refers to RIP-relatively (lea .L4(%rip), %rdx): the starts of PIC
+        // jump tables are among them.
+        var codeRefs = new Dictionary<InputSection, SortedSet<ulong>>();
+        foreach (var src in obj.AllSections.Where(s => s.IsAlloc && s.IsExecutable))
+        {
+            foreach (var r in src.Relocations)
+            {
+                if (r.Type == R_X86_64_PC32 && r.Symbol.Section is { IsExecutable: false } data)
+                {
+                    long at = (long)r.Symbol.Value + r.Addend + 4;
+                    if (at >= 0)
+                        (codeRefs.TryGetValue(data, out var set) ? set : codeRefs[data] = new SortedSet<ulong>()).Add((ulong)at);
+                }
+            }
+        }
+
         foreach (var src in obj.AllSections)
         {
             if (!src.IsAlloc || src.Relocations.Count == 0)
@@ -66,40 +82,50 @@ internal sealed class ObjectReferences
                                 AddRef(target, value + k, ReferenceKind.Boundary, from);
                         }
                         else
-                        {
-                            AddRef(target, value, ReferenceKind.CodePointer, from);
                             pcRelativeFromData.Add(r);
-                        }
                         break;
                     case R_X86_64_GOTPCREL or R_X86_64_GOTPCRELX or R_X86_64_REX_GOTPCRELX:
                         AddRef(target, (long)r.Symbol.Value, ReferenceKind.CodePointer, from);
                         break;
                 }
             }
-            AddPicTableGuesses(pcRelativeFromData);
+            AddPcRelativeData(src, pcRelativeFromData, codeRefs.GetValueOrDefault(src));
         }
     }
 
     /// <summary>
-    /// A PIC jump table (<c>.long .L5-.L4</c> in .rodata) stores target minus table start; its relocations are
-    /// PC32 against the code section with addend target + (entry offset - table start). The table start is taken as
-    /// the first entry of each run of consecutive 4-byte PC32 entries, which adds a boundary at every entry's real
-    /// target (and harmless extra boundaries when two tables touch).
+    /// PC-relative references from data to code. In a PIC jump table (<c>.long .L5-.L4</c> in .rodata) each entry
+    /// stores target minus table start, so its relocation is PC32 against the code with addend target + (entry
+    /// offset - table start). The table start is the nearest offset at or before the entry that code refers to
+    /// (the <c>lea .L4(%rip)</c> of the switch), else the start of the run of consecutive 4-byte entries. A lone
+    /// entry outside any run is taken as <c>.long target - .</c>.
     /// </summary>
-    private void AddPicTableGuesses(List<InputRelocation> relocs)
+    private void AddPcRelativeData(InputSection src, List<InputRelocation> relocs, SortedSet<ulong>? codeRefs)
     {
-        if (relocs.Count < 2)
-            return;
         relocs.Sort((a, b) => a.Offset.CompareTo(b.Offset));
-        ulong runStart = relocs[0].Offset;
-        for (int i = 0; i < relocs.Count; i++)
+        int i = 0;
+        while (i < relocs.Count)
         {
-            var r = relocs[i];
-            if (i > 0 && (r.Offset != relocs[i - 1].Offset + 4 || r.Type != R_X86_64_PC32))
-                runStart = r.Offset;
-            if (r.Type == R_X86_64_PC32 && r.Offset > runStart)
-                AddRef(r.Symbol.Section!, (long)r.Symbol.Value + r.Addend - (long)(r.Offset - runStart), ReferenceKind.Boundary,
-                    $"jump-table entry at {r.Section.Name}+0x{r.Offset:x}");
+            int j = i + 1;
+            while (j < relocs.Count && relocs[j].Offset == relocs[j - 1].Offset + 4 && relocs[j].Type == R_X86_64_PC32
+                && relocs[i].Type == R_X86_64_PC32)
+                j++;
+            for (int k = i; k < j; k++)
+            {
+                var r = relocs[k];
+                long value = (long)r.Symbol.Value + r.Addend;
+                string from = $"relocation at {src.Name}+0x{r.Offset:x}";
+                if (j - i == 1)
+                {
+                    AddRef(r.Symbol.Section!, value, ReferenceKind.CodePointer, from);
+                    continue;
+                }
+                ulong start = relocs[i].Offset;
+                if (codeRefs?.GetViewBetween(start, r.Offset) is { Count: > 0 } bases)
+                    start = bases.Max;
+                AddRef(r.Symbol.Section!, value - (long)(r.Offset - start), ReferenceKind.CodePointer, $"jump-table entry at {src.Name}+0x{r.Offset:x}");
+            }
+            i = j;
         }
     }
 

@@ -53,11 +53,7 @@ public sealed class SyscallRewriter
         var refs = _references.GetValue(section.File, o => new ObjectReferences(o));
         var map = new CodeMap(section, refs);
         var candidates = new SortedSet<ulong>(SyscallScanner.FindSyscalls(section, CodeRegion.Find(section)));
-        foreach (var d in map.Instructions)
-        {
-            if (d.Instruction.Code == Code.Syscall)
-                candidates.Add(d.Offset);
-        }
+        candidates.UnionWith(map.Syscalls);
         if (candidates.Count == 0)
             return Unchanged(section);
 

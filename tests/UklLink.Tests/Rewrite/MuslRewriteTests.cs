@@ -118,4 +118,24 @@ public class MuslRewriteTests(ITestOutputHelper output)
         Assert.True(RewriteHarness.CountSyscallInstructions(before) > 10);
         Assert.Equal(1, RewriteHarness.CountSyscallInstructions(after));
     }
+
+    [Fact]
+    public void EverySyscallSiteOfGlibcIsPatchedOrReported()
+    {
+        // The distribution's static glibc: PIC code, IFUNCs, hand-written assembly and PIC jump tables.
+        string libc = Toolchain.Run("gcc -print-file-name=libc.a").Trim();
+        Assert.True(File.Exists(libc), $"no static glibc at {libc}");
+        int expected = ObjdumpSyscalls(libc);
+        using var set = InputSet.Load(new[] { libc });
+        var rewriter = new SyscallRewriter();
+        var sw = Stopwatch.StartNew();
+        var rewrites = set.AllObjects.SelectMany(o => o.AllSections).Where(s => s.IsExecutable).Select(rewriter.Rewrite).ToList();
+        var totals = RewriteTotals.Of(rewrites);
+        output.WriteLine($"glibc: {set.AllObjects.Count()} objects, {totals}, {sw.ElapsedMilliseconds} ms");
+        foreach (var site in rewrites.SelectMany(r => r.Sites).Where(s => s.Strategy != SiteStrategy.JumpToTrampoline))
+            output.WriteLine("  " + site);
+        Assert.Equal(expected, totals.Found);
+        Assert.Equal(totals.Found, totals.Patched + totals.Fallbacks + totals.Untouched);
+        Assert.True(totals.Fallbacks + totals.Untouched <= totals.Found / 100, totals.ToString());
+    }
 }

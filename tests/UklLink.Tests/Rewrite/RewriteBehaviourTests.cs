@@ -88,4 +88,26 @@ public class RewriteBehaviourTests
         Assert.Equal(totals.Found, RewriteHarness.CountSyscallInstructions(before) - 1);
         Assert.Equal(1, RewriteHarness.CountSyscallInstructions(after));
     }
+
+    [Fact]
+    public void PicJumpTableCasesAreFoundAndBehaveTheSame()
+    {
+        // -fpic: the cases holding the syscalls are reached only through .long .Lcase-.Ltable entries in .rodata.
+        string dir = Toolchain.NewWorkDirectory();
+        string obj = Toolchain.CompileC(Toolchain.FixtureSource("rewrite/pic-switch.c"), "-O2 -fpic -mno-red-zone -fno-stack-protector", "pic-switch");
+        Assert.Contains("R_X86_64_PC32", Toolchain.Run($"readelf -rW {obj} | sed -n '/rela.rodata/,$p'"));
+        string driver = Toolchain.CompileC(Toolchain.FixtureSource("rewrite/pic-switch-driver.c"), UserFlags, "pic-driver");
+        string shim = RewriteHarness.ShimObject();
+        var (rewritten, totals) = RewriteHarness.RewriteToFile(obj, Path.Combine(dir, "pic-switch-rewritten.o"));
+        Assert.Equal(3, totals.Found);
+        Assert.Equal(3, totals.Patched);
+
+        string before = Path.Combine(dir, "before"), after = Path.Combine(dir, "after");
+        Toolchain.Run($"gcc -static -no-pie -o {before} {driver} {obj} {shim}");
+        Toolchain.Run($"gcc -static -no-pie -o {after} {driver} {rewritten} {shim}");
+        var a = RewriteHarness.Run(before);
+        var b = RewriteHarness.Run(after);
+        AssertSameBehaviour(a, b);
+        Assert.Equal("1 42 1 43 4 1 9 -1\n", b.Stdout);
+    }
 }
