@@ -80,6 +80,16 @@ public static class Rules
         "The object asks for an executable stack (.note.GNU-stack with the x flag, e.g. for nested-function trampolines); UKL application stacks are never executable.",
         "avoid nested functions that need trampolines, or assemble with .section .note.GNU-stack,\"\",@progbits");
 
+    public static readonly Rule SyscallIntFallback = new(
+        "UKL016", "syscall-int-fallback", Severity.Warning,
+        "A syscall site offered no safe 5-byte window for a jump to a trampoline, so it was rewritten in place to `int $0x81`, which is slower and needs the kernel's UKL trap gate.",
+        "usually hand-written assembly with a label or branch target next to the syscall; move the label, or put a `mov $nr, %eax` right before the syscall");
+
+    public static readonly Rule SyscallNotRewritten = new(
+        "UKL017", "syscall-bytes-not-rewritten", Severity.Warning,
+        "Bytes 0f 05 that decode as `syscall` on some path were not proven to be reachable code (data in a code section, or code reached only by a computed jump) and were left unchanged; if they do execute, the application issues a real `syscall` in ring 0.",
+        "give the code a function symbol, or move data out of executable sections");
+
     public static readonly Rule SlotTooSmall = new(
         "UKL020", "slot-too-small", Severity.Error,
         "The application's sections for one slot need more bytes than the kernel reserved for that slot.",
@@ -120,7 +130,7 @@ public static class Rules
     {
         AddressCannotReachKernel, RedZoneUse, RedZoneFlagMissing, RelaxableConstruct, UnsupportedRelocation,
         IndirectFunction, LegacyConstructors, SyscallSites, WrongObjectKind, UndefinedSymbol, KernelDescriptor,
-        KernelNotUkl, DuplicateDefinition, LinkerCreatedSection, ExecutableStack, SlotTooSmall, RelocationOverflow,
-        OrphanSection, ScriptError, MissingEntry, UnrelaxableSequence, DiscardedReference,
+        KernelNotUkl, DuplicateDefinition, LinkerCreatedSection, ExecutableStack, SyscallIntFallback, SyscallNotRewritten,
+        SlotTooSmall, RelocationOverflow, OrphanSection, ScriptError, MissingEntry, UnrelaxableSequence, DiscardedReference,
     };
 }

@@ -11,6 +11,12 @@ public static class SlotAbi
     public const ulong AppMagic = 0x31305050414C4B55; // "UKLAPP01" little-endian
     public const string SyscallEntrySymbol = "ukl_entry_SYSCALL_64";
 
+    /// <summary>
+    /// The vector of the in-place fallback <c>int $0x81</c> (CD 81) for syscall sites without room for a jump
+    /// (docs/slot-abi.md §4). The kernel reserves it in system_vectors and installs a DPL0 gate for it.
+    /// </summary>
+    public const byte SyscallTrapVector = 0x81;
+
     public static readonly SlotName Text = new("text", "__ukl_text_slot_start", "__ukl_text_slot_end", "CONFIG_UKL_TEXT_SLOT_SIZE");
     public static readonly SlotName Rodata = new("rodata", "__ukl_rodata_slot_start", "__ukl_rodata_slot_end", "CONFIG_UKL_RODATA_SLOT_SIZE");
     public static readonly SlotName Data = new("data", "__ukl_data_slot_start", "__ukl_data_slot_end", "CONFIG_UKL_DATA_SLOT_SIZE");

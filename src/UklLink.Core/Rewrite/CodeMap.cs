@@ -1,0 +1,367 @@
+using Iced.Intel;
+using UklLink.Inputs;
+using UklLink.X86_64;
+using static UklLink.Inputs.ElfConstants;
+
+namespace UklLink.Rewrite;
+
+/// <summary>One instruction found by <see cref="CodeMap"/>, at a section offset.</summary>
+internal sealed class DecodedInstruction
+{
+    public DecodedInstruction(Instruction instruction, ConstantOffsets constants, IReadOnlyList<InputRelocation> relocations, bool doubtful)
+    {
+        Instruction = instruction;
+        Constants = constants;
+        Relocations = relocations;
+        Doubtful = doubtful;
+    }
+
+    public Instruction Instruction { get; }
+    public ConstantOffsets Constants { get; }
+
+    /// <summary>The section's relocations whose fields lie in this instruction (each at its displacement or immediate).</summary>
+    public IReadOnlyList<InputRelocation> Relocations { get; }
+
+    /// <summary>Decoded only on a path that also ran into undecodable bytes, data or another instruction's bytes.</summary>
+    public bool Doubtful { get; }
+
+    public ulong Offset => Instruction.IP;
+    public int Length => Instruction.Length;
+    public ulong End => Instruction.NextIP;
+
+    /// <summary>The relocation at the instruction's displacement or immediate field, if any.</summary>
+    public InputRelocation? RelocationAt(uint fieldOffset, int fieldSize) =>
+        fieldSize == 0 ? null : Relocations.FirstOrDefault(r => r.Offset == Offset + fieldOffset);
+
+    public InputRelocation? BranchRelocation => RelocationAt(Constants.ImmediateOffset, Constants.ImmediateSize);
+    public InputRelocation? DisplacementRelocation => RelocationAt(Constants.DisplacementOffset, Constants.DisplacementSize);
+
+    /// <summary>Ends the straight-line path: nothing falls through to the next byte.</summary>
+    public bool IsTerminator => Instruction.FlowControl is FlowControl.UnconditionalBranch or FlowControl.IndirectBranch
+        or FlowControl.Return or FlowControl.Exception || Instruction.Code is Code.Int3 or Code.Hlt;
+
+    /// <summary>jmp/jcc/call/loop/jrcxz/xbegin with a relative target.</summary>
+    public bool IsDirectBranch => Instruction.Op0Kind is OpKind.NearBranch64 or OpKind.NearBranch32 or OpKind.NearBranch16;
+
+    /// <summary>A call may not return (a noreturn callee): what follows starts a new path. A syscall does not end
+    /// the path, so bytes that decode as a syscall followed by garbage stay doubtful.</summary>
+    public bool EndsPath => Instruction.FlowControl is FlowControl.Call or FlowControl.IndirectCall && Instruction.Code != Code.Syscall;
+
+    public override string ToString() => $"0x{Offset:x}: {Instruction}";
+}
+
+/// <summary>
+/// Which bytes of an executable section are instructions, found by following control flow (recursive descent) from
+/// the places code is known to start: the section start, function symbols, unwind-table entries, then branch
+/// targets, then other labels and code pointers. A path that reaches undecodable bytes, a relocation that is not an
+/// instruction's displacement or immediate, a sized data object, or the middle of an already decoded instruction
+/// is marked doubtful: its instructions are never patched or moved.
+/// Also collects the section's boundaries: offsets that something may jump to or refer to (symbols, branch targets,
+/// relocation targets, unwind entries, RIP-relative operands), which a rewrite window may only start at.
+/// </summary>
+internal sealed class CodeMap
+{
+    private readonly InputSection _section;
+    private readonly byte[] _data;
+    private readonly InputRelocation[] _relocations; // sorted by offset
+    // Per byte of the section, so that a large section costs 5 bytes per byte rather than an object per instruction;
+    // instructions are decoded again when asked for.
+    private readonly int[] _owner; // 1 + start offset of the instruction covering each byte, 0 for none
+    private readonly byte[] _flags; // Start | Doubtful, at instruction starts
+    private const byte Start = 1, DoubtfulFlag = 2;
+    private readonly List<ulong> _syscalls = new();
+    private readonly SortedDictionary<ulong, string> _boundaries = new();
+    private readonly List<(ulong Start, ulong End, string Name)> _dataObjects = new();
+    private readonly Queue<ulong>[] _work = { new(), new(), new() };
+    private readonly Decoder _decoder;
+    private readonly ByteArrayCodeReader _reader;
+    private ulong[]? _sortedBoundaries;
+
+    public CodeMap(InputSection section, ObjectReferences references)
+    {
+        _section = section;
+        _data = section.Data;
+        _relocations = section.Relocations.OrderBy(r => r.Offset).ToArray();
+        _flags = new byte[_data.Length];
+        _owner = new int[_data.Length];
+        _reader = new ByteArrayCodeReader(_data);
+        _decoder = Decoder.Create(64, _reader);
+
+        Enqueue(0, 0);
+        foreach (var sym in references.SymbolsIn(section))
+        {
+            string what = sym.Name.Length > 0 ? $"symbol '{sym.Name}'" : "a nameless symbol";
+            AddBoundary(sym.Value, what);
+            if (sym.Type == STT_OBJECT && sym.Size > 0)
+                _dataObjects.Add((sym.Value, sym.Value + sym.Size, sym.Name));
+            else if (sym.Type == STT_FUNC)
+                Enqueue(sym.Value, 0);
+            else if (sym.Type is STT_NOTYPE or STT_GNU_IFUNC)
+                Enqueue(sym.Value, 2);
+        }
+        foreach (var r in references.ReferencesInto(section))
+        {
+            AddBoundary(r.Offset, r.Why);
+            if (r.Kind == ReferenceKind.CodeStart)
+                Enqueue(r.Offset, 0);
+            else if (r.Kind == ReferenceKind.CodePointer)
+                Enqueue(r.Offset, 2);
+        }
+
+        Run();
+        // Relocations of the section onto itself that no instruction owns are data in the code (a jump table in
+        // .text): what they point at is a code pointer.
+        foreach (var r in _relocations)
+        {
+            if (r.Offset < (ulong)_data.Length && _owner[r.Offset] != 0)
+                continue;
+            if (r.Symbol.Section == section && r.Type is RelocationTypes.R_X86_64_64 or RelocationTypes.R_X86_64_32S or RelocationTypes.R_X86_64_32)
+            {
+                ulong target = (ulong)((long)r.Symbol.Value + r.Addend);
+                AddBoundary(target, $"a code pointer at {section.Name}+0x{r.Offset:x}");
+                Enqueue(target, 2);
+            }
+        }
+        Run();
+    }
+
+    public InputSection Section => _section;
+
+    public ulong Size => (ulong)_data.LongLength;
+
+    /// <summary>The instruction decoded at <paramref name="offset"/>, if any.</summary>
+    public DecodedInstruction? At(ulong offset)
+    {
+        if (offset >= Size || (_flags[offset] & Start) == 0)
+            return null;
+        _reader.Position = (int)offset;
+        _decoder.IP = offset;
+        _decoder.Decode(out var instr);
+        return new DecodedInstruction(instr, _decoder.GetConstantOffsets(instr), RelocationsIn(offset, instr.NextIP).ToList(),
+            (_flags[offset] & DoubtfulFlag) != 0);
+    }
+
+    /// <summary>The decoded instruction that ends exactly at <paramref name="offset"/>, if any.</summary>
+    public DecodedInstruction? EndingAt(ulong offset)
+    {
+        if (offset == 0 || offset > Size || _owner[offset - 1] == 0)
+            return null;
+        ulong start = (ulong)(_owner[offset - 1] - 1);
+        return offset == Size || _owner[offset] != _owner[offset - 1] ? At(start) : null;
+    }
+
+    /// <summary>Whether any decoded instruction covers the byte at <paramref name="offset"/>.</summary>
+    public bool IsClaimed(ulong offset) => offset < Size && _owner[offset] != 0;
+
+    /// <summary>The instruction covering <paramref name="offset"/>, if any.</summary>
+    public DecodedInstruction? Covering(ulong offset) => IsClaimed(offset) ? At((ulong)(_owner[offset] - 1)) : null;
+
+    /// <summary>Offsets of the syscall instructions decoded (doubtful ones included).</summary>
+    public IReadOnlyList<ulong> Syscalls => _syscalls;
+
+    /// <summary>The first boundary in [<paramref name="from"/>, <paramref name="to"/>), with what makes it one.</summary>
+    public (ulong Offset, string Why)? FirstBoundaryIn(ulong from, ulong to)
+    {
+        if (from >= to)
+            return null;
+        var sorted = _sortedBoundaries ??= _boundaries.Keys.ToArray();
+        int i = Array.BinarySearch(sorted, from);
+        if (i < 0)
+            i = ~i;
+        return i < sorted.Length && sorted[i] < to ? (sorted[i], _boundaries[sorted[i]]) : null;
+    }
+
+    /// <summary>A relocation of the section whose field overlaps [from, to).</summary>
+    public bool HasRelocationIn(ulong from, ulong to) => RelocationsIn(from, to).Any();
+
+    private void AddBoundary(ulong offset, string why)
+    {
+        if (offset > Size)
+            return;
+        _boundaries.TryAdd(offset, why);
+        _sortedBoundaries = null;
+    }
+
+    private void Enqueue(ulong offset, int tier)
+    {
+        if (offset < Size)
+            _work[tier].Enqueue(offset);
+    }
+
+    private void Run()
+    {
+        while (true)
+        {
+            var queue = _work.FirstOrDefault(q => q.Count > 0);
+            if (queue is null)
+                return;
+            Trace(queue.Dequeue());
+        }
+    }
+
+    /// <summary>Decodes the straight-line path from <paramref name="entry"/> until it ends or joins decoded code.</summary>
+    private void Trace(ulong entry)
+    {
+        var path = new List<ulong>();
+        bool doubtful = false;
+        ulong o = entry;
+        while (o < Size && (_flags[o] & Start) == 0)
+        {
+            if (_owner[o] != 0 || InDataObject(o) is not null)
+            {
+                doubtful = true; // the middle of another instruction, or a data object
+                break;
+            }
+            _reader.Position = (int)o;
+            _decoder.IP = o;
+            _decoder.Decode(out var instr);
+            if (instr.IsInvalid || instr.NextIP > Size)
+            {
+                doubtful = true;
+                break;
+            }
+            ulong end = instr.NextIP;
+            bool overlaps = false;
+            for (ulong b = o + 1; b < end; b++)
+                overlaps |= _owner[b] != 0;
+            var constants = _decoder.GetConstantOffsets(instr);
+            var relocs = RelocationsIn(o, end).ToList();
+            if (overlaps || InDataObject(end - 1) is not null || !RelocationsFit(instr, constants, relocs))
+            {
+                doubtful = true;
+                break;
+            }
+            var d = new DecodedInstruction(instr, constants, relocs, false);
+            _flags[o] = Start;
+            for (ulong b = o; b < end; b++)
+                _owner[b] = (int)o + 1;
+            path.Add(o);
+            if (instr.Code == Code.Syscall)
+                _syscalls.Add(o);
+            NoteTargets(d);
+            if (d.IsTerminator)
+                break;
+            if (d.EndsPath)
+            {
+                // What follows a call is code unless the callee never returns; decode it as a path of its own so
+                // that data after a noreturn call does not cast doubt on this one.
+                Enqueue(end, 1);
+                break;
+            }
+            o = end;
+        }
+        if (doubtful)
+        {
+            foreach (ulong start in path)
+                _flags[start] |= DoubtfulFlag;
+        }
+    }
+
+    /// <summary>Each relocation in the instruction must be exactly its displacement or immediate field.</summary>
+    private static bool RelocationsFit(in Instruction instr, in ConstantOffsets c, List<InputRelocation> relocs)
+    {
+        foreach (var r in relocs)
+        {
+            uint at = (uint)(r.Offset - instr.IP);
+            int size = RelocationTypes.Get(r.Type).FieldSize;
+            if (size == 0)
+                continue; // R_X86_64_NONE, TLSDESC_CALL: mark an instruction, patch nothing
+            bool disp = c.HasDisplacement && at == c.DisplacementOffset && size == c.DisplacementSize;
+            bool imm = c.HasImmediate && at == c.ImmediateOffset && size == c.ImmediateSize;
+            if (!disp && !imm)
+                return false;
+        }
+        return true;
+    }
+
+    /// <summary>Branch targets become entries; every target in the section becomes a boundary.</summary>
+    private void NoteTargets(DecodedInstruction d)
+    {
+        var instr = d.Instruction;
+        if (d.IsDirectBranch)
+        {
+            if (d.BranchRelocation is { } r)
+            {
+                if (r.Symbol.Section == _section && IsPcRelative(r.Type))
+                {
+                    ulong target = (ulong)((long)r.Symbol.Value + r.Addend + (long)(d.End - r.Offset));
+                    AddBoundary(target, $"a branch target (from 0x{d.Offset:x})");
+                    Enqueue(target, 1);
+                }
+            }
+            else
+            {
+                ulong target = instr.NearBranchTarget;
+                AddBoundary(target, $"a branch target (from 0x{d.Offset:x})");
+                Enqueue(target, 1);
+            }
+        }
+        if (instr.IsIPRelativeMemoryOperand)
+        {
+            if (d.DisplacementRelocation is { } r)
+            {
+                if (r.Symbol.Section == _section && IsPcRelative(r.Type))
+                    AddBoundary((ulong)((long)r.Symbol.Value + r.Addend + (long)(d.End - r.Offset)), $"a RIP-relative operand's target (from 0x{d.Offset:x})");
+            }
+            else
+            {
+                AddBoundary(instr.IPRelativeMemoryAddress, $"a RIP-relative operand's target (from 0x{d.Offset:x})");
+            }
+        }
+        foreach (var r in d.Relocations)
+        {
+            if (r.Symbol.Section != _section || IsPcRelative(r.Type))
+                continue;
+            ulong target = (ulong)((long)r.Symbol.Value + r.Addend);
+            AddBoundary(target, $"an address taken at 0x{d.Offset:x}");
+            // An absolute address in an immediate (mov $label, push $label) is probably a code pointer; in a
+            // displacement it addresses data.
+            if (r.Offset == d.Offset + d.Constants.ImmediateOffset)
+                Enqueue(target, 2);
+        }
+    }
+
+    internal static bool IsPcRelative(uint type) => type is RelocationTypes.R_X86_64_PC32 or RelocationTypes.R_X86_64_PLT32
+        or RelocationTypes.R_X86_64_PC64 or RelocationTypes.R_X86_64_PC16 or RelocationTypes.R_X86_64_PC8
+        or RelocationTypes.R_X86_64_GOTPCREL or RelocationTypes.R_X86_64_GOTPCRELX or RelocationTypes.R_X86_64_REX_GOTPCRELX
+        or RelocationTypes.R_X86_64_GOTTPOFF or RelocationTypes.R_X86_64_TLSGD or RelocationTypes.R_X86_64_TLSLD
+        or RelocationTypes.R_X86_64_GOTPC32 or RelocationTypes.R_X86_64_GOTPC32_TLSDESC;
+
+    private string? InDataObject(ulong offset)
+    {
+        foreach (var (start, end, name) in _dataObjects)
+        {
+            if (offset >= start && offset < end)
+                return name;
+        }
+        return null;
+    }
+
+    private IEnumerable<InputRelocation> RelocationsIn(ulong from, ulong to)
+    {
+        // Fields are at most 8 bytes (16 for TLSDESC), so start the search a little before `from`.
+        ulong lo = from >= 16 ? from - 16 : 0;
+        int i = LowerBound(lo);
+        for (; i < _relocations.Length && _relocations[i].Offset < to; i++)
+        {
+            var r = _relocations[i];
+            ulong size = (ulong)Math.Max(1, RelocationTypes.Get(r.Type).FieldSize);
+            if (r.Offset + size > from)
+                yield return r;
+        }
+    }
+
+    private int LowerBound(ulong offset)
+    {
+        int lo = 0, hi = _relocations.Length;
+        while (lo < hi)
+        {
+            int mid = (lo + hi) / 2;
+            if (_relocations[mid].Offset < offset)
+                lo = mid + 1;
+            else
+                hi = mid;
+        }
+        return lo;
+    }
+}

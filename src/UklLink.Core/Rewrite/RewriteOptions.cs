@@ -1,0 +1,20 @@
+using UklLink.Kernel;
+
+namespace UklLink.Rewrite;
+
+/// <summary>Settings of a <see cref="SyscallRewriter"/>.</summary>
+public sealed record RewriteOptions
+{
+    /// <summary>The symbol whose address the trampolines load into %rcx (R_X86_64_32S, so it must lie in the top or
+    /// bottom 2 GiB).</summary>
+    public string EntrySymbol { get; init; } = SlotAbi.SyscallEntrySymbol;
+
+    /// <summary>The vector of the in-place <c>int $N</c> fallback.</summary>
+    public byte TrapVector { get; init; } = SlotAbi.SyscallTrapVector;
+
+    /// <summary>
+    /// <c>--strict-rewrite</c>: report every site that did not get a trampoline (int fallback or left untouched) as an
+    /// error instead of a warning. The rewrite itself is the same.
+    /// </summary>
+    public bool StrictRewrite { get; init; }
+}
