@@ -102,10 +102,10 @@ public sealed class RealModeSetup
             throw new InputException(name, $"not a real-mode setup or bzImage: only {head.Length} bytes, too short for a setup header");
         if (BinaryPrimitives.ReadUInt16LittleEndian(head[0x1FE..]) != SetupHeader.BootFlagMagic)
             throw new InputException(name, "not a real-mode setup or bzImage: no boot flag 0xAA55 at offset 0x1fe");
-        if (head.Length < 0x206 || BinaryPrimitives.ReadUInt32LittleEndian(head[0x202..]) != SetupHeader.HeaderMagic)
-            throw new InputException(name, "not a real-mode setup or bzImage: no \"HdrS\" magic at offset 0x202");
         if (head.Length < 0x208)
             throw new InputException(name, "truncated setup: the file ends inside the setup header");
+        if (BinaryPrimitives.ReadUInt32LittleEndian(head[0x202..]) != SetupHeader.HeaderMagic)
+            throw new InputException(name, "not a real-mode setup or bzImage: no \"HdrS\" magic at offset 0x202");
         ushort version = BinaryPrimitives.ReadUInt16LittleEndian(head[0x206..]);
         if (version < SetupHeader.MinimumVersion)
             throw new InputException(name, $"boot protocol {SetupHeader.FormatVersion(version)} is too old: ukl-link needs 2.15 or later (Linux 5.5+)");
