@@ -1,0 +1,195 @@
+using System.Buffers.Binary;
+using System.IO.Hashing;
+using UklLink.Boot;
+using UklLink.Cli;
+using Xunit.Abstractions;
+
+namespace UklLink.Kernel.Tests;
+
+/// <summary>
+/// <c>ukl-link pack</c> on the reference kernel: the bzImage it writes boots under QEMU through the BIOS path
+/// (32-bit entry) and through a 64-bit boot protocol loader (64-bit entry), and its header agrees with kbuild's
+/// bzImage where the protocol says it must and differs where it must.
+/// </summary>
+public sealed class PackTests(ITestOutputHelper output) : IDisposable
+{
+    private const int Status = 37;
+    private readonly DirectoryInfo _dir = Directory.CreateTempSubdirectory("ukl-pack-");
+
+    public void Dispose() => _dir.Delete(recursive: true);
+
+    private static string MarkerScript(string marker, int status) => $"""
+        #!/bin/sh
+        mount -t proc proc /proc
+        mount -t sysfs sysfs /sys
+        echo "{marker}"
+        guest-exit {status}
+        """;
+
+    private string Pack(KernelManifest m, string setup, string name = "bzImage")
+    {
+        string path = Path.Combine(_dir.FullName, name);
+        var stdout = new StringWriter();
+        var stderr = new StringWriter();
+        int exit = UklLinkCli.Run(["pack", "--kernel", m.Vmlinux, "--setup", setup, "-o", path], stdout, stderr);
+        Assert.True(exit == 0, $"pack failed ({exit}): {stderr}");
+        Assert.DoesNotContain("warn", stderr.ToString(), StringComparison.OrdinalIgnoreCase);
+        return path;
+    }
+
+    private QemuResult Boot(string kernel, string marker, int status)
+    {
+        var r = QemuHarness.Boot(kernel, MarkerScript(marker, status));
+        output.WriteLine($"{Path.GetFileName(kernel)}: status={r.ExitStatus?.ToString() ?? "none"} timedOut={r.TimedOut} wall={r.Elapsed.TotalMilliseconds:F0} ms");
+        return r;
+    }
+
+    [Fact]
+    public void PackedReferenceKernelBootsToInitThroughTheBiosPath()
+    {
+        var m = KernelBuild.Ensure();
+        var kernel = KernelLoadImage.Read(m.Vmlinux);
+        string image = Pack(m, m.SetupBin);
+        var layout = new BootImageLayout(kernel, BootImageInfo.Read(image).SetupSize);
+
+        // The overlap case: QEMU loads the protected-mode part at 1 MiB and the kernel's file-backed image is over
+        // 15 MiB, so the loaded image runs past 16 MiB, where the kernel's first segment goes.
+        Assert.True(kernel.FileBackedSpan > 15UL << 20, $"file-backed image is only {kernel.FileBackedSpan} bytes");
+        ulong loadedEnd = SetupHeader.HighLoadAddress + (ulong)layout.ProtectedModeSize;
+        Assert.True(loadedEnd > kernel.PhysicalStart, $"no overlap: image ends at 0x{loadedEnd:x}, kernel starts at 0x{kernel.PhysicalStart:x}");
+        Assert.Contains(kernel.Segments, s => s.MemorySize > s.FileSize); // a bss tail the stub zeroes
+
+        var marker = "UKL-PACK-BIOS-" + Guid.NewGuid().ToString("N")[..8];
+        var r = Boot(image, marker, Status);
+        Assert.False(r.TimedOut, r.ToString());
+        Assert.Contains(marker, r.Console);
+        Assert.Equal(Status, r.ExitStatus);
+        Assert.Contains("ukl: no application linked", r.Console);
+    }
+
+    [Fact]
+    public void PackedReferenceKernelBootsThroughThe64BitEntry()
+    {
+        var m = KernelBuild.Ensure();
+        string image = Pack(m, m.SetupBin);
+        string loader = Pvh64Loader.Build(image, _dir.CreateSubdirectory("pvh64").FullName);
+        var marker = "UKL-PACK-64-" + Guid.NewGuid().ToString("N")[..8];
+        var r = Boot(loader, marker, Status + 1);
+        Assert.NotEqual(Pvh64Loader.NoMemoryMapStatus, r.ExitStatus);
+        Assert.False(r.TimedOut, r.ToString());
+        Assert.Contains(marker, r.Console);
+        Assert.Equal(Status + 1, r.ExitStatus);
+        // Loaded at 64 MiB, above the kernel: the stub copied every segment downwards.
+        Assert.True(Pvh64Loader.LoadAddress > KernelLoadImage.Read(m.Vmlinux).PhysicalEnd);
+    }
+
+    [Fact]
+    public void SetupFromKbuildBzImageGivesTheSameImage()
+    {
+        var m = KernelBuild.Ensure();
+        var fromSetupBin = File.ReadAllBytes(Pack(m, m.SetupBin, "a"));
+        var fromBzImage = File.ReadAllBytes(Pack(m, m.BzImage, "b"));
+        Assert.True(fromSetupBin.AsSpan().SequenceEqual(fromBzImage), "images differ");
+    }
+
+    [Fact]
+    public void HeaderAgreesWithKbuildWhereItMustAndDiffersWhereItMust()
+    {
+        var m = KernelBuild.Ensure();
+        string path = Pack(m, m.SetupBin);
+        var ours = File.ReadAllBytes(path);
+        var kbuild = File.ReadAllBytes(m.BzImage);
+        var kernel = KernelLoadImage.Read(m.Vmlinux);
+
+        // Same setup code, same kernel: these must agree with kbuild's image.
+        string[] same =
+        [
+            "setup_sects", "root_flags", "ram_size", "vid_mode", "root_dev", "boot_flag", "jump", "header", "version",
+            "realmode_swtch", "start_sys_seg", "kernel_version", "type_of_loader", "loadflags", "setup_move_size",
+            "code32_start", "ramdisk_image", "ramdisk_size", "bootsect_kludge", "heap_end_ptr", "ext_loader_ver",
+            "ext_loader_type", "cmd_line_ptr", "initrd_addr_max", "kernel_alignment", "relocatable_kernel",
+            "min_alignment", "cmdline_size", "hardware_subarch", "hardware_subarch_data", "setup_data", "pref_address",
+            "handover_offset",
+        ];
+        foreach (var name in same)
+        {
+            var f = SetupHeader.Find(name)!;
+            Assert.True(f.Read(ours) == f.Read(kbuild), $"{name}: ours 0x{f.Read(ours):x}, kbuild 0x{f.Read(kbuild):x}");
+        }
+        Assert.Equal(0x020FUL, SetupHeader.Version.Read(ours));
+        Assert.Equal(0UL, SetupHeader.RelocatableKernel.Read(ours));
+        Assert.Equal(0UL, SetupHeader.HandoverOffset.Read(ours));
+        Assert.Equal(kernel.PhysicalStart, SetupHeader.PrefAddress.Read(ours));
+
+        int setupSize = SetupHeader.RealModeSize(ours[0x1F1]);
+        Assert.True(ours.AsSpan(0, 0x1F1).SequenceEqual(kbuild.AsSpan(0, 0x1F1)), "boot sectors differ");
+        Assert.True(ours.AsSpan(SetupHeader.End215, setupSize - SetupHeader.End215)
+            .SequenceEqual(kbuild.AsSpan(SetupHeader.End215, setupSize - SetupHeader.End215)), "setup code differs");
+
+        // Different image, so these must differ, each as the protocol defines it.
+        Assert.Equal((ulong)(ours.Length - setupSize), SetupHeader.Syssize.Read(ours) * 16);
+        Assert.NotEqual(SetupHeader.Syssize.Read(kbuild), SetupHeader.Syssize.Read(ours));
+        Assert.Equal((ulong)SetupHeader.XlfKernel64, SetupHeader.XLoadFlags.Read(ours));
+        ulong kernelImage = kernel.PhysicalEnd - kernel.PhysicalStart;
+        Assert.True(SetupHeader.InitSize.Read(ours) >= kernelImage + BootImageLayout.ScratchSize,
+            $"init_size 0x{SetupHeader.InitSize.Read(ours):x} does not cover the kernel (0x{kernelImage:x}) and the scratch area");
+        Assert.Equal((ulong)BootImageLayout.PayloadOffset, SetupHeader.PayloadOffset.Read(ours));
+        var info = BootImageInfo.Read(path);
+        var kinfo = BootImageInfo.Read(m.BzImage);
+        Assert.Equal("ELF", info.PayloadFormat);
+        Assert.Equal("gzip", kinfo.PayloadFormat);
+        Assert.Equal(kernel.Segments.Count, info.PayloadSegments.Count(p => p.Type == 1));
+        Assert.Equal(kinfo.KernelInfo!.Value.SetupTypeMax, info.KernelInfo!.Value.SetupTypeMax);
+
+        // Both CRC trailers are build.c's: the complement of the standard CRC-32 of everything before them.
+        foreach (var image in new[] { ours, kbuild })
+        {
+            uint stored = BinaryPrimitives.ReadUInt32LittleEndian(image.AsSpan(image.Length - 4));
+            Assert.Equal(~Crc32.HashToUInt32(image.AsSpan(0, image.Length - 4)), stored);
+        }
+        output.WriteLine($"ukl-link bzImage {ours.Length} bytes, kbuild bzImage {kbuild.Length} bytes; init_size 0x{SetupHeader.InitSize.Read(ours):x} vs 0x{SetupHeader.InitSize.Read(kbuild):x}");
+    }
+
+    [Fact]
+    public void CorruptOrMismatchedRealSetupIsRejected()
+    {
+        var m = KernelBuild.Ensure();
+        var setup = File.ReadAllBytes(m.SetupBin);
+        var cases = new (string Name, byte[] Bytes, string Mentions)[]
+        {
+            ("truncated", setup[..(setup.Length / 2)], "truncated"),
+            ("old-protocol", Patch(setup, 0x206, 0x0E), "too old"),
+            ("no-hdrs", Patch(setup, 0x202, (byte)'h'), "HdrS"),
+            ("no-boot-flag", Patch(setup, 0x1FE, 0), "0xAA55"),
+        };
+        foreach (var (name, bytes, mentions) in cases)
+        {
+            string bad = Path.Combine(_dir.FullName, name);
+            File.WriteAllBytes(bad, bytes);
+            AssertRejected(["pack", "-k", m.Vmlinux, "-s", bad, "-o", Path.Combine(_dir.FullName, "out")], bad, mentions);
+        }
+        // A vmlinux is not a setup, and a bzImage is not a vmlinux.
+        AssertRejected(["pack", "-k", m.Vmlinux, "-s", m.Vmlinux, "-o", Path.Combine(_dir.FullName, "out")], m.Vmlinux, "not a real-mode setup");
+        AssertRejected(["pack", "-k", m.BzImage, "-s", m.SetupBin, "-o", Path.Combine(_dir.FullName, "out")], m.BzImage, "not a kernel image");
+        Assert.False(File.Exists(Path.Combine(_dir.FullName, "out")));
+    }
+
+    private static byte[] Patch(byte[] source, int offset, byte value)
+    {
+        var copy = (byte[])source.Clone();
+        copy[offset] = value;
+        return copy;
+    }
+
+    private static void AssertRejected(string[] args, string file, string mentions)
+    {
+        var stdout = new StringWriter();
+        var stderr = new StringWriter();
+        int exit = UklLinkCli.Run(args, stdout, stderr);
+        var lines = stderr.ToString().Split('\n', StringSplitOptions.RemoveEmptyEntries);
+        Assert.Equal(2, exit);
+        Assert.True(lines.Length == 1, stderr.ToString());
+        Assert.Contains(file, lines[0]);
+        Assert.Contains(mentions, lines[0]);
+    }
+}
