@@ -83,6 +83,39 @@ public sealed class PackTests(ITestOutputHelper output) : IDisposable
         Assert.True(Pvh64Loader.LoadAddress > KernelLoadImage.Read(m.Vmlinux).PhysicalEnd);
     }
 
+    /// <summary>
+    /// The probe kernel checks in the guest that the stub copied every byte of a 16 MiB segment and zeroed a bss tail
+    /// that held image bytes before the copy: BIOS path (destinations above sources, copied backwards) and 64-bit
+    /// entry with the image at 64 MiB (destinations below sources, copied forwards).
+    /// </summary>
+    [Fact]
+    public void StubCopiesSegmentsExactlyAndZeroesTailsOnBothEntries()
+    {
+        var m = KernelBuild.Ensure();
+        var probeDir = _dir.CreateSubdirectory("probe").FullName;
+        string probe = ProbeKernel.Build(probeDir);
+        var stdout = new StringWriter();
+        var stderr = new StringWriter();
+        string image = Path.Combine(probeDir, "bzImage-probe");
+        Assert.Equal(0, UklLinkCli.Run(["pack", "-k", probe, "-s", m.SetupBin, "-o", image], stdout, stderr));
+
+        var k = KernelLoadImage.Read(probe);
+        Assert.Equal(2, k.Segments.Count);
+        var tail = k.Segments[0];
+        Assert.True(tail.MemorySize - tail.FileSize > 0xF0000);
+        // On the BIOS path the loaded image covers the tail's destination before the copy.
+        Assert.True(SetupHeader.HighLoadAddress + (ulong)new FileInfo(image).Length > tail.PhysicalEnd);
+
+        int? bios = ProbeKernel.Boot(image, Path.Combine(probeDir, "bios.log"));
+        output.WriteLine($"BIOS path: status {bios}");
+        Assert.Equal(ProbeKernel.Success, bios);
+
+        string loader = Pvh64Loader.Build(image, _dir.CreateSubdirectory("probe64").FullName);
+        int? entry64 = ProbeKernel.Boot(loader, Path.Combine(probeDir, "64.log"));
+        output.WriteLine($"64-bit entry: status {entry64}");
+        Assert.Equal(ProbeKernel.Success, entry64);
+    }
+
     [Fact]
     public void SetupFromKbuildBzImageGivesTheSameImage()
     {
