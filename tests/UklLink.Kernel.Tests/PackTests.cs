@@ -26,12 +26,12 @@ public sealed class PackTests(ITestOutputHelper output) : IDisposable
         guest-exit {status}
         """;
 
-    private string Pack(KernelManifest m, string setup, string name = "bzImage")
+    private string Pack(KernelManifest m, string setup, string name = "bzImage", params string[] extra)
     {
         string path = Path.Combine(_dir.FullName, name);
         var stdout = new StringWriter();
         var stderr = new StringWriter();
-        int exit = UklLinkCli.Run(["pack", "--kernel", m.Vmlinux, "--setup", setup, "-o", path], stdout, stderr);
+        int exit = UklLinkCli.Run(["pack", "--kernel", m.Vmlinux, "--setup", setup, "-o", path, .. extra], stdout, stderr);
         Assert.True(exit == 0, $"pack failed ({exit}): {stderr}");
         Assert.DoesNotContain("warn", stderr.ToString(), StringComparison.OrdinalIgnoreCase);
         return path;
@@ -50,14 +50,16 @@ public sealed class PackTests(ITestOutputHelper output) : IDisposable
         var m = KernelBuild.Ensure();
         var kernel = KernelLoadImage.Read(m.Vmlinux);
         string image = Pack(m, m.SetupBin);
-        var layout = new BootImageLayout(kernel, BootImageInfo.Read(image).SetupSize);
 
-        // The overlap case: QEMU loads the protected-mode part at 1 MiB and the kernel's file-backed image is over
-        // 15 MiB, so the loaded image runs past 16 MiB, where the kernel's first segment goes.
-        Assert.True(kernel.FileBackedSpan > 15UL << 20, $"file-backed image is only {kernel.FileBackedSpan} bytes");
-        ulong loadedEnd = SetupHeader.HighLoadAddress + (ulong)layout.ProtectedModeSize;
-        Assert.True(loadedEnd > kernel.PhysicalStart, $"no overlap: image ends at 0x{loadedEnd:x}, kernel starts at 0x{kernel.PhysicalStart:x}");
-        Assert.Contains(kernel.Segments, s => s.MemorySize > s.FileSize); // a bss tail the stub zeroes
+        // No application is linked, so the text, rodata and data slots are entirely unused and left out.
+        using (var vm = File.OpenRead(m.Vmlinux))
+        {
+            var omitted = SlotTails.Find(vm, m.Vmlinux, kernel);
+            ulong slots = m.ConfigHex("CONFIG_UKL_TEXT_SLOT_SIZE") + m.ConfigHex("CONFIG_UKL_RODATA_SLOT_SIZE") + m.ConfigHex("CONFIG_UKL_DATA_SLOT_SIZE");
+            Assert.Equal(slots, omitted.Aggregate(0UL, (sum, o) => sum + o.Length));
+            ulong stored = BootImageInfo.Read(image).PayloadSegments.Where(p => p.Type == 1).Aggregate(0UL, (sum, p) => sum + p.Segment.FileSize);
+            Assert.Equal(kernel.Segments.Aggregate(0UL, (sum, s) => sum + s.FileSize) - slots, stored);
+        }
 
         var marker = "UKL-PACK-BIOS-" + Guid.NewGuid().ToString("N")[..8];
         var r = Boot(image, marker, Status);
@@ -65,6 +67,28 @@ public sealed class PackTests(ITestOutputHelper output) : IDisposable
         Assert.Contains(marker, r.Console);
         Assert.Equal(Status, r.ExitStatus);
         Assert.Contains("ukl: no application linked", r.Console);
+    }
+
+    [Fact]
+    public void PackedReferenceKernelWithItsSlotBytesBootsAcrossTheOverlap()
+    {
+        var m = KernelBuild.Ensure();
+        var kernel = KernelLoadImage.Read(m.Vmlinux);
+        string image = Pack(m, m.SetupBin, "bzImage-full", "--keep-unused-slots");
+
+        // The overlap case: QEMU loads the protected-mode part at 1 MiB and the kernel's file-backed image is over
+        // 15 MiB, so the loaded image runs past 16 MiB, where the kernel's first segment goes.
+        Assert.True(kernel.FileBackedSpan > 15UL << 20, $"file-backed image is only {kernel.FileBackedSpan} bytes");
+        long partSize = new FileInfo(image).Length - BootImageInfo.Read(image).SetupSize;
+        ulong loadedEnd = SetupHeader.HighLoadAddress + (ulong)partSize;
+        Assert.True(loadedEnd > kernel.PhysicalStart, $"no overlap: image ends at 0x{loadedEnd:x}, kernel starts at 0x{kernel.PhysicalStart:x}");
+        Assert.Contains(kernel.Segments, s => s.MemorySize > s.FileSize); // a bss tail the stub zeroes
+
+        var marker = "UKL-PACK-FULL-" + Guid.NewGuid().ToString("N")[..8];
+        var r = Boot(image, marker, Status + 2);
+        Assert.False(r.TimedOut, r.ToString());
+        Assert.Contains(marker, r.Console);
+        Assert.Equal(Status + 2, r.ExitStatus);
     }
 
     [Fact]
@@ -84,8 +108,8 @@ public sealed class PackTests(ITestOutputHelper output) : IDisposable
     }
 
     /// <summary>
-    /// The probe kernel checks in the guest that the stub copied every byte of a 16 MiB segment and zeroed a bss tail
-    /// that held image bytes before the copy: BIOS path (destinations above sources, copied backwards) and 64-bit
+    /// The probe kernel checks in the guest that the stub copied every byte of a 16 MiB segment, zeroed a bss tail
+    /// that held image bytes before the copy and filled the slot tails the image leaves out: BIOS path (destinations above sources, copied backwards) and 64-bit
     /// entry with the image at 64 MiB (destinations below sources, copied forwards).
     /// </summary>
     [Fact]
@@ -102,9 +126,12 @@ public sealed class PackTests(ITestOutputHelper output) : IDisposable
         var k = KernelLoadImage.Read(probe);
         Assert.Equal(2, k.Segments.Count);
         var tail = k.Segments[0];
-        Assert.True(tail.MemorySize - tail.FileSize > 0xF0000);
+        Assert.True(tail.MemorySize - tail.FileSize >= 0x70000);
         // On the BIOS path the loaded image covers the tail's destination before the copy.
         Assert.True(SetupHeader.HighLoadAddress + (ulong)new FileInfo(image).Length > tail.PhysicalEnd);
+        // The unused slot tails are not in the image: the stub fills them.
+        var probeVm = new FileInfo(probe).Length;
+        Assert.True(new FileInfo(image).Length < probeVm - ProbeKernel.SlotSize, "the slot tails were stored");
 
         int? bios = ProbeKernel.Boot(image, Path.Combine(probeDir, "bios.log"));
         output.WriteLine($"BIOS path: status {bios}");
@@ -171,7 +198,7 @@ public sealed class PackTests(ITestOutputHelper output) : IDisposable
         var kinfo = BootImageInfo.Read(m.BzImage);
         Assert.Equal("ELF", info.PayloadFormat);
         Assert.Equal("gzip", kinfo.PayloadFormat);
-        Assert.Equal(kernel.Segments.Count, info.PayloadSegments.Count(p => p.Type == 1));
+        Assert.True(info.PayloadSegments.Count(p => p.Type == 1) >= kernel.Segments.Count);
         Assert.Equal(kinfo.KernelInfo!.Value.SetupTypeMax, info.KernelInfo!.Value.SetupTypeMax);
 
         // Both CRC trailers are build.c's: the complement of the standard CRC-32 of everything before them.

@@ -8,8 +8,10 @@ namespace UklLink.Kernel.Tests;
 /// <list type="bullet">
 /// <item>%rsi points at boot_params ("HdrS" at +0x202);</item>
 /// <item>its 16 MiB data segment arrived intact (a hash over every qword matches the one computed here);</item>
-/// <item>the ~1 MiB bss tail of its first segment reads as zero, although on the BIOS path the loaded image's bytes
-/// (the data segment's source) lay exactly there before the copy.</item>
+/// <item>the bss tail of its first segment reads as zero, although on the BIOS path the loaded image's bytes
+/// (the data segment's source) lay exactly there before the copy;</item>
+/// <item>its text slot (16 bytes of "application", then 0xCC) and data slot (zeros) hold their bytes, although the
+/// image leaves their unused tails out and the stub fills them.</item>
 /// </list>
 /// Segment 1 at 16 MiB: code + bss tail (p_memsz &gt; p_filesz); segment 2 at 17 MiB: the data. So the image loaded at
 /// 1 MiB overlaps both destinations.
@@ -20,6 +22,9 @@ public static class ProbeKernel
     public const int NoBootParams = 2;
     public const int TailNotZero = 3;
     public const int DataCorrupt = 4;
+    public const int SlotWrong = 6;
+
+    public const int SlotSize = 0x80000;
 
     public const int DataSize = 16 << 20;
 
@@ -35,6 +40,20 @@ public static class ProbeKernel
             xor %eax, %eax
             repe scasq
             jne tail_dirty
+            mov $__ukl_text_slot_start, %edi
+            movabs $0x9090909090909090, %rax
+            cmp %rax, (%rdi)                    /* the "application" part is stored, not filled */
+            jne slot_wrong
+            add $16, %edi
+            mov $((__ukl_text_slot_end - __ukl_text_slot_start - 16) / 8), %ecx
+            movabs $0xcccccccccccccccc, %rax
+            repe scasq
+            jne slot_wrong
+            mov $__ukl_data_slot_start, %edi
+            mov $((__ukl_data_slot_end - __ukl_data_slot_start) / 8), %ecx
+            xor %eax, %eax
+            repe scasq
+            jne slot_wrong
             mov $data_start, %esi
             mov $(DATA_SIZE / 8), %ecx
             xor %eax, %eax
@@ -53,19 +72,33 @@ public static class ProbeKernel
         tail_dirty: mov $TAIL, %al
                     jmp report
         corrupt:    mov $CORRUPT, %al
+                    jmp report
+        slot_wrong: mov $SLOT, %al
         report:
             out %al, $0xf4
         2:  hlt
             jmp 2b
 
+        .p2align 12
+        .globl __ukl_text_slot_start, __ukl_text_slot_end
+        __ukl_text_slot_start:
+            .fill 16, 1, 0x90
+            .fill SLOT_SIZE - 16, 1, 0xcc
+        __ukl_text_slot_end:
+
         .bss
         tail_start:
-            .skip 0xFF000
+            .skip 0x70000
         tail_end:
 
         .data
         data_start:
             .incbin "data.bin"
+        .p2align 12
+        .globl __ukl_data_slot_start, __ukl_data_slot_end
+        __ukl_data_slot_start:
+            .fill SLOT_SIZE, 1, 0
+        __ukl_data_slot_end:
         """;
 
     private const string LinkerScript = """
@@ -95,7 +128,8 @@ public static class ProbeKernel
         File.WriteAllText(Path.Combine(dir, "probe.ld"), LinkerScript.ReplaceLineEndings("\n") + "\n");
         string output = Path.Combine(dir, "probe-vmlinux");
         string defs = $"--defsym EXPECTED=0x{hash:x} --defsym DATA_SIZE={DataSize} --defsym SUCCESS={Success} " +
-                      $"--defsym NO_BP={NoBootParams} --defsym TAIL={TailNotZero} --defsym CORRUPT={DataCorrupt}";
+                      $"--defsym NO_BP={NoBootParams} --defsym TAIL={TailNotZero} --defsym CORRUPT={DataCorrupt} " +
+                      $"--defsym SLOT={SlotWrong} --defsym SLOT_SIZE={SlotSize}";
         var r = KernelBuild.Run("bash", ["-c",
             $"cd '{dir}' && as --64 {defs} probe.S -o probe.o && ld -m elf_x86_64 -static -nostdlib -T probe.ld probe.o -o '{output}'"],
             TimeSpan.FromMinutes(1));

@@ -102,10 +102,10 @@ public sealed class BootImageTests : IDisposable
         AssertDecodes(image.AsSpan(pm + BootImageLayout.Entry64Offset, 0x200), 64, "64-bit entry");
         // The mover ends with its table: {source offset, p_paddr, p_filesz, p_memsz} per segment, then the GDT.
         var mover = image.AsSpan(pm + BootImageLayout.MoverOffset, BootImageLayout.MoverLimit);
-        var first = result.Layout.Segments[0];
+        var first = result.Layout.Pieces[0];
         Span<byte> entry = stackalloc byte[16];
         BinaryPrimitives.WriteUInt64LittleEndian(entry, (ulong)(BootImageLayout.PayloadOffset + first.PayloadOffset));
-        BinaryPrimitives.WriteUInt64LittleEndian(entry[8..], first.Segment.PhysicalAddress);
+        BinaryPrimitives.WriteUInt64LittleEndian(entry[8..], first.PhysicalAddress);
         Assert.True(mover.IndexOf(entry) > 0, "segment table not found in the mover");
         Span<byte> code64 = stackalloc byte[8];
         BinaryPrimitives.WriteUInt64LittleEndian(code64, 0x00AF_9A00_0000_FFFFUL);
@@ -188,6 +188,75 @@ public sealed class BootImageTests : IDisposable
         using var output = new MemoryStream();
         BootImageWriter.Write(input, "vmlinux", RealModeSetup.FromBytes("setup.bin", BootFixtures.SetupBin()), output);
         Assert.True(output.ToArray().AsSpan().SequenceEqual(image));
+    }
+
+    /// <summary>A kernel linked by GNU ld with a text slot (16 used bytes, then 0xCC), a rodata slot holding data to its end, and an unused data slot.</summary>
+    private static string SlotKernel() => Toolchain.Build("""
+        .text
+        .globl _start
+        _start: hlt
+        .p2align 12
+        .globl __ukl_text_slot_start, __ukl_text_slot_end
+        __ukl_text_slot_start:
+            .fill 16, 1, 0x90
+            .fill 0x40000 - 16, 1, 0xcc
+        __ukl_text_slot_end:
+        .section .rodata, "a"
+        .p2align 12
+        .globl __ukl_rodata_slot_start, __ukl_rodata_slot_end
+        __ukl_rodata_slot_start:
+            .fill 0x20000, 1, 0
+            .fill 8, 1, 0x55
+        __ukl_rodata_slot_end:
+        .data
+        .p2align 12
+        .quad 1
+        .p2align 12
+        .globl __ukl_data_slot_start, __ukl_data_slot_end
+        __ukl_data_slot_start:
+            .fill 0x30000, 1, 0
+        __ukl_data_slot_end:
+            .quad 2
+        """, ".s", "slotkernel",
+        (src, o) => $"as --64 {src} -o {o}.o && ld -m elf_x86_64 -static -e _start -Ttext=0x1000000 -z max-page-size=4096 {o}.o -o {o}");
+
+    [Fact]
+    public void UnusedSlotTailsAreLeftOutAndFilledByTheStub()
+    {
+        string vm = SlotKernel();
+        string setup = BootFixtures.WriteTemp(_dir.FullName, "setup.bin", BootFixtures.SetupBin());
+        var omit = BootImageWriter.Write(vm, setup, Path.Combine(_dir.FullName, "omit"));
+        var keep = BootImageWriter.Write(vm, setup, Path.Combine(_dir.FullName, "keep"), new BootImageOptions { OmitUnusedSlotTails = false });
+
+        var o = omit.Layout.Omitted;
+        Assert.Equal(2, o.Count); // text tail and the whole data slot; the rodata slot is used to its end
+        Assert.Equal("text", o[0].Slot);
+        Assert.Equal(0xCC, o[0].Fill);
+        Assert.Equal(0x40000UL - 16, o[0].Length);
+        Assert.Equal("data", o[1].Slot);
+        Assert.Equal(0, o[1].Fill);
+        Assert.Equal(0x30000UL, o[1].Length);
+        Assert.Empty(keep.Layout.Omitted);
+        Assert.Contains(omit.Layout.Fills, f => f.PhysicalAddress == o[0].PhysicalAddress && f.Fill == 0xCC);
+        Assert.True(keep.Layout.FileSize - omit.Layout.FileSize >= (long)(0x40000 - 16 + 0x30000 - 0x2000));
+
+        // The payload ELF lists what is stored: its PT_LOADs plus the left-out tails cover the kernel's file bytes.
+        var info = BootImageInfo.Read(Path.Combine(_dir.FullName, "omit"));
+        ulong stored = info.PayloadSegments.Where(p => p.Type == 1).Aggregate(0UL, (sum, p) => sum + p.Segment.FileSize);
+        var kernel = KernelLoadImage.Read(vm);
+        Assert.Equal(kernel.Segments.Aggregate(0UL, (sum, s) => sum + s.FileSize), stored + omit.Layout.OmittedBytes);
+        Assert.True(info.CrcMatches);
+    }
+
+    [Fact]
+    public void KeepUnusedSlotsOptionStoresThem()
+    {
+        string vm = SlotKernel();
+        string setup = BootFixtures.WriteTemp(_dir.FullName, "setup.bin", BootFixtures.SetupBin());
+        string a = Path.Combine(_dir.FullName, "a"), b = Path.Combine(_dir.FullName, "b");
+        Assert.Equal(0, Cli.Run("pack", "-k", vm, "-s", setup, "-o", a).ExitCode);
+        Assert.Equal(0, Cli.Run("pack", "-k", vm, "-s", setup, "-o", b, "--keep-unused-slots").ExitCode);
+        Assert.True(new FileInfo(b).Length > new FileInfo(a).Length + 0x60000);
     }
 
     public static TheoryData<string, Func<byte[]>, string> BadSetups => new()

@@ -1,9 +1,17 @@
 namespace UklLink.Boot;
 
-/// <summary>A kernel segment with the place its bytes have in the boot image's payload.</summary>
-/// <param name="Segment">The PT_LOAD as read from the vmlinux.</param>
-/// <param name="PayloadOffset">Offset of the segment's file bytes from the start of the payload (the payload ELF's p_offset).</param>
-public sealed record PlacedSegment(LoadSegment Segment, long PayloadOffset);
+/// <summary>
+/// A run of a PT_LOAD's file bytes stored in the payload: <see cref="Length"/> bytes from vmlinux offset
+/// <see cref="FileOffset"/> go to <see cref="PhysicalAddress"/>. A segment is one piece, or several when unused slot
+/// tails inside it are left out.
+/// </summary>
+/// <param name="Segment">The PT_LOAD the piece belongs to.</param>
+/// <param name="PayloadOffset">Offset of the piece from the start of the payload (its p_offset in the payload ELF).</param>
+/// <param name="MemorySize">The piece's p_memsz in the payload ELF: its length, plus the segment's zero tail for the last piece.</param>
+public sealed record PayloadPiece(LoadSegment Segment, ulong PhysicalAddress, ulong FileOffset, ulong Length, long PayloadOffset, ulong MemorySize);
+
+/// <summary>A physical range the stub fills with one byte value after copying: a p_memsz tail (0) or an omitted slot tail.</summary>
+public sealed record FillRange(ulong PhysicalAddress, ulong Length, byte Fill);
 
 /// <summary>
 /// Where everything goes in a bzImage written by ukl-link, and the header values that follow from it. The
@@ -14,7 +22,8 @@ public sealed record PlacedSegment(LoadSegment Segment, long PayloadOffset);
 ///   0x01E0  kernel_info ("LToP")
 ///   0x0200  64-bit entry (64-bit boot protocol; %rsi = boot_params)
 ///   0x0400  mover: 64-bit code, GDT and segment table, copied to the scratch area and run from there
-///   0x1000  payload: an ELF64 header and program headers, then each PT_LOAD's file bytes at p_offset ≡ p_paddr (mod 4096)
+///   0x1000  payload: an ELF64 header and program headers, then each PT_LOAD's file bytes at p_offset ≡ p_paddr (mod 4096),
+///           less the unused tails of the slots
 ///   ...     zero padding, so that the part plus its 4-byte CRC is a multiple of 16 bytes
 ///   end-4   CRC-32 of everything before it (as arch/x86/boot/tools/build.c computes it)
 /// </code>
@@ -50,24 +59,46 @@ public sealed class BootImageLayout
     public const int ElfHeaderSize = 64;
     public const int ProgramHeaderSize = 56;
 
-    public BootImageLayout(KernelLoadImage kernel, int setupSize)
+    public BootImageLayout(KernelLoadImage kernel, int setupSize, IReadOnlyList<OmittedRange>? omitted = null)
     {
         Kernel = kernel;
         SetupSize = setupSize;
-        int phnum = kernel.Segments.Count + kernel.Notes.Count;
-        long next = ElfHeaderSize + (long)ProgramHeaderSize * phnum;
-
-        var placed = new List<PlacedSegment>();
+        Omitted = omitted ?? [];
+        var pieces = new List<PayloadPiece>();
+        var fills = new List<FillRange>();
+        var spans = new List<(LoadSegment Segment, ulong Address, ulong Length, ulong Memory)>();
         foreach (var s in kernel.Segments)
         {
-            // p_offset ≡ p_paddr (mod 4096), as ELF wants for loadable segments; the payload starts page-aligned.
-            long want = (long)(s.PhysicalAddress % PageSize);
-            long offset = AlignUp(next - want, PageSize) + want;
-            placed.Add(new PlacedSegment(s, offset));
-            if (s.FileSize > 0)
-                next = offset + (long)s.FileSize;
+            ulong at = s.PhysicalAddress;
+            ulong fileEnd = s.PhysicalFileEnd;
+            foreach (var o in Omitted.Where(o => o.PhysicalAddress >= s.PhysicalAddress && o.PhysicalEnd <= fileEnd))
+            {
+                if (o.PhysicalAddress < at)
+                    throw new InvalidOperationException("omitted ranges overlap");
+                if (o.PhysicalAddress > at)
+                    spans.Add((s, at, o.PhysicalAddress - at, o.PhysicalAddress - at));
+                fills.Add(new FillRange(o.PhysicalAddress, o.Length, o.Fill));
+                at = o.PhysicalEnd;
+            }
+            if (fileEnd > at)
+                spans.Add((s, at, fileEnd - at, s.PhysicalEnd - at));
+            if (s.MemorySize > s.FileSize)
+                fills.Add(new FillRange(fileEnd, s.MemorySize - s.FileSize, 0));
         }
-        Segments = placed;
+
+        int phnum = spans.Count + kernel.Segments.Count(s => s.FileSize == 0) + kernel.Notes.Count;
+        long next = ElfHeaderSize + (long)ProgramHeaderSize * phnum;
+        foreach (var (segment, address, length, memory) in spans)
+        {
+            // p_offset ≡ p_paddr (mod 4096), as ELF wants for loadable segments; the payload starts page-aligned.
+            long want = (long)(address % PageSize);
+            long offset = AlignUp(next - want, PageSize) + want;
+            pieces.Add(new PayloadPiece(segment, address, segment.FileOffset + (address - segment.PhysicalAddress), length, offset, memory));
+            next = offset + (long)length;
+        }
+        Pieces = pieces;
+        Fills = fills;
+        ProgramHeaderCount = phnum;
         PayloadLength = next;
         long unpadded = PayloadOffset + PayloadLength + CrcSize;
         ProtectedModeSize = AlignUp(unpadded, 16);
@@ -88,7 +119,19 @@ public sealed class BootImageLayout
     /// <summary>Size of the real-mode part, (setup_sects + 1) × 512.</summary>
     public int SetupSize { get; }
 
-    public IReadOnlyList<PlacedSegment> Segments { get; }
+    /// <summary>The stored runs of segment bytes, in physical order (and in payload order).</summary>
+    public IReadOnlyList<PayloadPiece> Pieces { get; }
+
+    /// <summary>What the stub fills after copying: zero tails of segments and omitted slot tails.</summary>
+    public IReadOnlyList<FillRange> Fills { get; }
+
+    /// <summary>Unused slot tails the image does not store.</summary>
+    public IReadOnlyList<OmittedRange> Omitted { get; }
+
+    public ulong OmittedBytes => Omitted.Aggregate(0UL, (sum, o) => sum + o.Length);
+
+    /// <summary>Program headers of the payload ELF: a PT_LOAD per piece and per file-less segment, and the PT_NOTEs.</summary>
+    public int ProgramHeaderCount { get; }
 
     /// <summary>payload_length: the payload ELF from its header to the end of the last segment's bytes.</summary>
     public long PayloadLength { get; }

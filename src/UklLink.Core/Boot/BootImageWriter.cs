@@ -5,6 +5,18 @@ using UklLink.Output;
 
 namespace UklLink.Boot;
 
+/// <summary>Choices for <see cref="BootImageWriter"/>.</summary>
+public sealed record BootImageOptions
+{
+    public static BootImageOptions Default { get; } = new();
+
+    /// <summary>
+    /// Leave the unused tails of the text, rodata and data slots out of the image; the stub fills them (0xCC, 0, 0).
+    /// They are checked to hold only the fill bytes, so this is always safe. On by default.
+    /// </summary>
+    public bool OmitUnusedSlotTails { get; init; } = true;
+}
+
 /// <summary>What <see cref="BootImageWriter"/> wrote, for messages and tests.</summary>
 /// <param name="Layout">Offsets and header values of the image.</param>
 /// <param name="Warnings">Things worth telling the user that did not stop the write (one line each).</param>
@@ -24,30 +36,31 @@ public static class BootImageWriter
     /// Throws <see cref="InputException"/> for unusable inputs (one line naming the file and the problem) and
     /// <see cref="IOException"/> when the output cannot be written.
     /// </summary>
-    public static BootImageResult Write(string vmlinuxPath, RealModeSetup setup, string outputPath)
+    public static BootImageResult Write(string vmlinuxPath, RealModeSetup setup, string outputPath, BootImageOptions? options = null)
     {
         using var vmlinux = InputFiles.OpenRead(vmlinuxPath);
         var kernel = KernelLoadImage.Read(vmlinux, vmlinuxPath);
         BootImageResult? result = null;
-        AtomicFile.Write(outputPath, output => result = Write(vmlinux, kernel, setup, output));
+        AtomicFile.Write(outputPath, output => result = Write(vmlinux, kernel, setup, output, options ?? BootImageOptions.Default));
         return result!;
     }
 
     /// <summary>Convenience overload: reads the setup (setup.bin or a bzImage) from <paramref name="setupPath"/>.</summary>
-    public static BootImageResult Write(string vmlinuxPath, string setupPath, string outputPath) =>
-        Write(vmlinuxPath, RealModeSetup.Load(setupPath), outputPath);
+    public static BootImageResult Write(string vmlinuxPath, string setupPath, string outputPath, BootImageOptions? options = null) =>
+        Write(vmlinuxPath, RealModeSetup.Load(setupPath), outputPath, options);
 
     /// <summary>
     /// Writes the image to <paramref name="output"/> (written sequentially from its current position). The vmlinux
     /// stream must be seekable; <paramref name="vmlinuxName"/> names it in messages.
     /// </summary>
-    public static BootImageResult Write(Stream vmlinux, string vmlinuxName, RealModeSetup setup, Stream output) =>
-        Write(vmlinux, KernelLoadImage.Read(vmlinux, vmlinuxName), setup, output);
+    public static BootImageResult Write(Stream vmlinux, string vmlinuxName, RealModeSetup setup, Stream output, BootImageOptions? options = null) =>
+        Write(vmlinux, KernelLoadImage.Read(vmlinux, vmlinuxName), setup, output, options ?? BootImageOptions.Default);
 
-    private static BootImageResult Write(Stream vmlinux, KernelLoadImage kernel, RealModeSetup setup, Stream output)
+    private static BootImageResult Write(Stream vmlinux, KernelLoadImage kernel, RealModeSetup setup, Stream output, BootImageOptions options)
     {
         var warnings = new List<string>();
-        var layout = new BootImageLayout(kernel, setup.Length);
+        var omitted = options.OmitUnusedSlotTails ? SlotTails.Find(vmlinux, kernel.Name, kernel) : [];
+        var layout = new BootImageLayout(kernel, setup.Length, omitted);
         var stub = LoaderStub.Assemble(layout);
         var realMode = BuildRealMode(setup, layout, warnings);
         var head = BuildProtectedModeHead(stub, setup.SourceSetupTypeMax ?? KernelInfo.DefaultSetupTypeMax);
@@ -66,14 +79,11 @@ public static class BootImageWriter
         Emit(payloadHeader);
         long position = payloadHeader.Length; // within the payload
         var buffer = new byte[CopyChunk];
-        foreach (var placed in layout.Segments)
+        foreach (var piece in layout.Pieces)
         {
-            var s = placed.Segment;
-            if (s.FileSize == 0)
-                continue;
-            EmitZeros(Emit, placed.PayloadOffset - position, buffer);
-            vmlinux.Position = (long)s.FileOffset;
-            ulong left = s.FileSize;
+            EmitZeros(Emit, piece.PayloadOffset - position, buffer);
+            vmlinux.Position = (long)piece.FileOffset;
+            ulong left = piece.Length;
             while (left > 0)
             {
                 int n = (int)Math.Min(left, (ulong)buffer.Length);
@@ -82,7 +92,7 @@ public static class BootImageWriter
                 Emit(buffer.AsSpan(0, n));
                 left -= (ulong)n;
             }
-            position = placed.PayloadOffset + (long)s.FileSize;
+            position = piece.PayloadOffset + (long)piece.Length;
         }
         EmitZeros(Emit, layout.PaddingSize, buffer);
         uint value = crc.Value;
@@ -157,14 +167,18 @@ public static class BootImageWriter
     }
 
     /// <summary>
-    /// The payload's ELF64 header and program headers (PT_LOAD with p_offset into the payload and p_align 4096, and
-    /// the PT_NOTEs that lie in them), so that payload_offset/payload_length describe an uncompressed ELF image, as
-    /// boot.rst says the payload is.
+    /// The payload's ELF64 header and program headers (a PT_LOAD per stored piece with p_offset into the payload and
+    /// p_align 4096, one per segment without file bytes, and the PT_NOTEs that lie in stored pieces), so that
+    /// payload_offset/payload_length describe an uncompressed ELF image, as boot.rst says the payload is.
     /// </summary>
     private static byte[] BuildPayloadHeader(KernelLoadImage kernel, BootImageLayout layout)
     {
-        int phnum = layout.Segments.Count + kernel.Notes.Count;
-        var b = new byte[BootImageLayout.ElfHeaderSize + BootImageLayout.ProgramHeaderSize * phnum];
+        var notes = kernel.Notes
+            .Select(n => (Note: n, Piece: layout.Pieces.FirstOrDefault(p => n.FileOffset >= p.FileOffset && n.FileOffset + n.FileSize <= p.FileOffset + p.Length)))
+            .Where(x => x.Piece is not null)
+            .ToList();
+        int phnum = layout.ProgramHeaderCount - kernel.Notes.Count + notes.Count;
+        var b = new byte[BootImageLayout.ElfHeaderSize + BootImageLayout.ProgramHeaderSize * layout.ProgramHeaderCount];
         b[0] = 0x7F; b[1] = (byte)'E'; b[2] = (byte)'L'; b[3] = (byte)'F';
         b[4] = 2; // ELFCLASS64
         b[5] = 1; // little-endian
@@ -181,16 +195,27 @@ public static class BootImageWriter
         BinaryPrimitives.WriteUInt16LittleEndian(h[58..], 64);
 
         int at = BootImageLayout.ElfHeaderSize;
-        foreach (var p in layout.Segments)
+        var loads = layout.Pieces
+            .Select(p => (p.Segment, Address: p.PhysicalAddress, Offset: (ulong)p.PayloadOffset, FileSize: p.Length, p.MemorySize))
+            .Concat(kernel.Segments.Where(s => s.FileSize == 0)
+                .Select(s => (Segment: s, Address: s.PhysicalAddress, Offset: 0UL, FileSize: 0UL, s.MemorySize)))
+            .OrderBy(x => x.Address);
+        foreach (var (segment, address, offset, fileSize, memorySize) in loads)
         {
-            WriteProgramHeader(h[at..], 1, p.Segment, (ulong)p.PayloadOffset, BootImageLayout.PageSize);
+            ulong delta = address - segment.PhysicalAddress;
+            var piece = segment with
+            {
+                PhysicalAddress = address,
+                VirtualAddress = segment.VirtualAddress + delta,
+                FileSize = fileSize,
+                MemorySize = memorySize,
+            };
+            WriteProgramHeader(h[at..], 1, piece, offset, BootImageLayout.PageSize);
             at += BootImageLayout.ProgramHeaderSize;
         }
-        foreach (var note in kernel.Notes)
+        foreach (var (note, holder) in notes)
         {
-            var holder = layout.Segments.First(p => note.FileOffset >= p.Segment.FileOffset &&
-                                                     note.FileOffset + note.FileSize <= p.Segment.FileOffset + p.Segment.FileSize);
-            ulong offset = (ulong)holder.PayloadOffset + (note.FileOffset - holder.Segment.FileOffset);
+            ulong offset = (ulong)holder!.PayloadOffset + (note.FileOffset - holder.FileOffset);
             WriteProgramHeader(h[at..], 4, note, offset, note.Align);
             at += BootImageLayout.ProgramHeaderSize;
         }

@@ -7,7 +7,8 @@ namespace UklLink.Boot;
 /// The loader stub at the start of the protected-mode part, assembled with Iced. It replaces the kernel's
 /// decompressor: it builds identity page tables for the low 4 GiB in a scratch area past the kernel's memory image,
 /// switches to 64-bit mode, copies each PT_LOAD from the image to its physical address (overlap-safe), zeroes each
-/// segment's p_memsz tail and jumps to startup_64 with %rsi = boot_params.
+/// segment's p_memsz tail, fills the slot tails the image left out (0xCC or 0) and jumps to startup_64 with
+/// %rsi = boot_params.
 /// <list type="bullet">
 /// <item>32-bit entry (offset 0): protected mode, paging off, %esi = boot_params (what the real-mode setup or a
 /// 32-bit boot protocol loader provides). It uses boot_params.scratch as a 4-byte stack to find its own address.</item>
@@ -65,10 +66,13 @@ public static class LoaderStub
         var a = new Assembler(64);
         var mover = a.CreateLabel("mover");
         var table = a.CreateLabel("table");
+        var fills = a.CreateLabel("fills");
         var gdt = a.CreateLabel("gdt");
         var gdtr = a.CreateLabel("gdtr");
-        int n = layout.Segments.Count;
-        // Segment table entries are 32 bytes (shl 5 below): source offset from the load address, p_paddr, p_filesz, p_memsz.
+        int n = layout.Pieces.Count;
+        int m = layout.Fills.Count;
+        // Table entries are 32 bytes (shl 5 below). Copies: source offset from the load address, destination, length, 0.
+        // Fills: destination, length, the fill byte repeated 8 times, 0.
 
         // From the 32-bit entry: the upper halves of the registers are undefined after the mode switch.
         a.mov(r15d, ebp);
@@ -140,23 +144,22 @@ public static class LoaderStub
         a.jmp(p2);
         a.Label(ref p2Done);
 
-        // Pass 3: zero every segment's tail [p_paddr + p_filesz, p_paddr + p_memsz), after all copies.
+        // Pass 3: after all copies, fill each p_memsz tail with zeros and each omitted slot tail with its fill byte.
         var p3 = a.CreateLabel("p3");
         var p3Done = a.CreateLabel("p3done");
+        a.lea(r12, __[fills]);
         a.xor(r14d, r14d);
         a.Label(ref p3);
-        a.cmp(r14d, n);
+        a.cmp(r14d, m);
         a.jae(p3Done);
         a.mov(rax, r14);
         a.shl(rax, 5);
         a.lea(r8, __[r12 + rax]);
         a.inc(r14d);
-        a.mov(rdi, __qword_ptr[r8 + 8]);
-        a.add(rdi, __qword_ptr[r8 + 16]);
-        a.mov(rcx, __qword_ptr[r8 + 24]);
-        a.sub(rcx, __qword_ptr[r8 + 16]);
+        a.mov(rdi, __qword_ptr[r8]);
+        a.mov(rcx, __qword_ptr[r8 + 8]);
+        a.mov(rax, __qword_ptr[r8 + 16]);
         a.mov(rdx, rcx);
-        a.xor(eax, eax);
         a.shr(rcx, 3);
         a.rep.stosq();
         a.mov(rcx, rdx);
@@ -174,11 +177,19 @@ public static class LoaderStub
         a.jmp(rax);
 
         a.Label(ref table);
-        foreach (var p in layout.Segments)
+        foreach (var p in layout.Pieces)
         {
-            a.dq((ulong)(BootImageLayout.PayloadOffset + p.PayloadOffset), p.Segment.PhysicalAddress);
-            a.dq(p.Segment.FileSize, p.Segment.MemorySize);
+            a.dq((ulong)(BootImageLayout.PayloadOffset + p.PayloadOffset), p.PhysicalAddress);
+            a.dq(p.Length, 0UL);
         }
+        a.dq(0UL); // end marker (the loops count; it also keeps the next label off an empty table)
+        a.Label(ref fills);
+        foreach (var f in layout.Fills)
+        {
+            a.dq(f.PhysicalAddress, f.Length);
+            a.dq(0x0101_0101_0101_0101UL * f.Fill, 0UL);
+        }
+        a.dq(0UL);
 
         // GDT: null, null, __KERNEL_CS (64-bit code), __KERNEL_DS (flat data), as the boot protocol's selectors.
         a.Label(ref gdt);
