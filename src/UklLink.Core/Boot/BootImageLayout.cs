@@ -104,7 +104,7 @@ public sealed class BootImageLayout
         ProtectedModeSize = AlignUp(unpadded, 16);
         PaddingSize = (int)(ProtectedModeSize - unpadded);
         if (ProtectedModeSize > 0x4000_0000)
-            throw new InvalidOperationException($"the boot image would be {ProtectedModeSize} bytes; at most 1 GiB is supported");
+            throw new UklLink.Inputs.InputException(kernel.Name, $"too large to boot: the image would be {ProtectedModeSize} bytes; at most 1 GiB is supported");
 
         PrefAddress = kernel.PhysicalStart;
         KernelEnd = kernel.PhysicalEnd;
