@@ -1,5 +1,6 @@
 using System.CommandLine;
 using Serilog;
+using UklLink.Boot;
 using UklLink.Linking;
 using UklLink.Reporting;
 
@@ -47,6 +48,20 @@ public static class LinkCommand
         {
             Description = "Leave `syscall` instructions as they are (for comparing with GNU ld)",
         };
+        var strict = new Option<bool>("--strict-rewrite")
+        {
+            Description = "Fail the link when a syscall site can only get the `int $0x81` fallback or cannot be proven to be code",
+        };
+        var bzImage = new Option<string?>("--bzimage")
+        {
+            Description = "Also write a bootable bzImage of the linked kernel (needs --setup)",
+            HelpName = "FILE",
+        };
+        var setup = new Option<string?>("--setup")
+        {
+            Description = "The kernel build's arch/x86/boot/setup.bin, or a bzImage of the same kernel (for --bzimage)",
+            HelpName = "SETUP",
+        };
         var inputs = new Argument<string[]>("INPUT")
         {
             Description = "Relocatable objects (.o, ld -r output) and ar archives (.a, also thin), in link order",
@@ -59,10 +74,11 @@ public static class LinkCommand
             Examples:
               ukl-link link --kernel vmlinux -o vmlinux.app app.o libc.a
               ukl-link link -k vmlinux -o vmlinux.app --map app.map --map-format json app.o
+              ukl-link link -k vmlinux -o vmlinux.app --bzimage bzImage.app --setup setup.bin app.o libc.a
             Exit status: 0 linked, 1 link errors (nothing written), 2 usage error or unreadable input.
             """)
         {
-            kernel, output, entry, script, map, mapFormat, noRewrite, inputs,
+            kernel, output, entry, script, map, mapFormat, noRewrite, strict, bzImage, setup, inputs,
         };
 
         _ = stdout;
@@ -80,8 +96,24 @@ public static class LinkCommand
                 MapPath = parse.GetValue(map),
                 MapFormat = parse.GetValue(mapFormat),
                 RewriteSyscalls = !parse.GetValue(noRewrite),
+                StrictRewrite = parse.GetValue(strict),
             };
-            return Run(log, options, verbose, stderr);
+            string? bz = parse.GetValue(bzImage), setupPath = parse.GetValue(setup);
+            if (bz is not null && setupPath is null)
+            {
+                stderr.WriteLine("ukl-link: error: --bzimage needs --setup (arch/x86/boot/setup.bin of the kernel build, or its bzImage)");
+                return ExitCodes.UsageOrIo;
+            }
+            // Read the setup before linking so a bad one fails fast and leaves no output behind.
+            var realMode = setupPath is null ? null : RealModeSetup.Load(setupPath);
+            int code = Run(log, options, verbose, stderr);
+            if (code != ExitCodes.Success || bz is null)
+                return code;
+            var packed = BootImageWriter.Write(options.OutputPath!, realMode!, bz);
+            foreach (var w in packed.Warnings)
+                log.Warning("{Warning}", w);
+            log.Information("wrote {BzImage}", bz);
+            return ExitCodes.Success;
         });
         return command;
     }
@@ -96,6 +128,9 @@ public static class LinkCommand
             stderr.Write(TextReport.Format(shown, options.Inputs.Count, "link"));
         if (!result.Written)
             return ExitCodes.Findings;
+        if (result.Rewrite is { } rw)
+            log.Debug("syscall rewrite: {Found} sites, {Patched} to trampolines ({Bytes} bytes), {Fallbacks} int fallback, {Untouched} unchanged",
+                rw.Found, rw.Patched, rw.TrampolineBytes, rw.Fallbacks, rw.Untouched);
         log.Information("linked {Count} inputs into {Output} (entry 0x{Entry:x})", options.Inputs.Count, options.OutputPath, result.Entry);
         return ExitCodes.Success;
     }

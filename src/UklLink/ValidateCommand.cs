@@ -67,7 +67,7 @@ public static class ValidateCommand
 
     private static readonly HashSet<Rule> LinkOnlyRules = new()
     {
-        Rules.SlotTooSmall, Rules.RelocationOverflow, Rules.OrphanSection, Rules.ScriptError,
+        Rules.SlotTooSmall, Rules.RelocationOverflow, Rules.OrphanSection, Rules.ScriptError, Rules.KernelWithoutSyscallEntry,
         Rules.UnrelaxableSequence, Rules.DiscardedReference,
     };
 

@@ -18,7 +18,13 @@ public sealed class LinkBootTests(ITestOutputHelper output)
         __thread int counter = 3;
         int value = 7;
         int zeroed[64];
-        int _start(void) { counter++; zeroed[1] = value; return _printk(greeting); }
+        static long sys_getpid(void)
+        {
+            long ret;
+            __asm__ volatile("syscall" : "=a"(ret) : "a"(39L) : "rcx", "r11", "memory");
+            return ret;
+        }
+        int _start(void) { counter++; zeroed[1] = value; return _printk(greeting) + (int)sys_getpid(); }
         """;
 
     private static string Work()
@@ -118,5 +124,28 @@ public sealed class LinkBootTests(ITestOutputHelper output)
         Assert.Equal(0, changedOutside);
         Assert.True(changedInside > 0);
         Assert.Equal(before.AsSpan(0, 0x28).ToArray(), after.AsSpan(0, 0x28).ToArray());
+    }
+
+    /// <summary>The whole chain without kbuild: link (with syscall rewriting) and pack, then boot the bzImage.</summary>
+    [Fact]
+    public void LinkedAndPackedBzImageBoots()
+    {
+        var m = KernelBuild.Ensure();
+        var dir = Work();
+        var obj = Compile(dir, App);
+        var linked = Path.Combine(dir, "vmlinux.app");
+        var bz = Path.Combine(dir, "bzImage.app");
+        var map = Path.Combine(dir, "app.map");
+        var (code, err) = Link("link", "--kernel", m.Vmlinux, "-o", linked, "--map", map, "--bzimage", bz, "--setup", m.SetupBin, obj);
+        Assert.True(code == 0, err);
+        Assert.Contains("Syscall rewrite: 1 sites found, 1 jump to a trampoline", File.ReadAllText(map));
+
+        var marker = "UKL-PACKED-" + Guid.NewGuid().ToString("N")[..8];
+        var r = QemuHarness.Boot(bz, $"#!/bin/sh\necho {marker}\nguest-exit 11\n");
+        output.WriteLine(r.Console);
+        Assert.False(r.TimedOut, r.ToString());
+        Assert.Contains(marker, r.Console);
+        Assert.Equal(11, r.ExitStatus);
+        Assert.Contains("ukl: application linked, entry", r.Console);
     }
 }

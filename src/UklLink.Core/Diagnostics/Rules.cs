@@ -125,6 +125,11 @@ public static class Rules
         "Allocated code or data refers to a section that the link discarded (a COMDAT duplicate or a /DISCARD/ rule).",
         null);
 
+    public static readonly Rule KernelWithoutSyscallEntry = new(
+        "UKL027", "kernel-without-syscall-entry", Severity.Error,
+        "The application has syscall sites to rewrite but the kernel does not define ukl_entry_SYSCALL_64, the entry the rewritten sites call.",
+        "use a kernel built from this project's kernel/ patches (kernel/build), or link with --no-syscall-rewrite");
+
     /// <summary>All rules, in id order (the SARIF rule table uses this order).</summary>
     public static IReadOnlyList<Rule> All { get; } = new[]
     {
@@ -132,5 +137,6 @@ public static class Rules
         IndirectFunction, LegacyConstructors, SyscallSites, WrongObjectKind, UndefinedSymbol, KernelDescriptor,
         KernelNotUkl, DuplicateDefinition, LinkerCreatedSection, ExecutableStack, SyscallIntFallback, SyscallNotRewritten,
         SlotTooSmall, RelocationOverflow, OrphanSection, ScriptError, MissingEntry, UnrelaxableSequence, DiscardedReference,
+        KernelWithoutSyscallEntry,
     };
 }

@@ -50,5 +50,27 @@ public sealed class InputSection
     /// <summary>The section's bytes (empty for NOBITS), read once on first use.</summary>
     public byte[] Data => _data ??= IsNoBits ? Array.Empty<byte>() : _readData();
 
+    /// <summary>True for a section the linker made (syscall trampolines), not read from an input file.</summary>
+    public bool IsSynthetic => Index < 0;
+
+    /// <summary>
+    /// The syscall rewrite pass replaces a code section's bytes (same size) and relocations for the rest of the link;
+    /// it is the only pass that changes an input section.
+    /// </summary>
+    internal void ReplaceContents(byte[] data, IEnumerable<InputRelocation> relocations)
+    {
+        if ((ulong)data.Length != Size)
+            throw new ArgumentException($"rewritten {Name} has {data.Length} bytes, not {Size}");
+        _data = data;
+        RelocationList.Clear();
+        RelocationList.AddRange(relocations);
+    }
+
+    /// <summary>A section made by the linker (index -1) with the given bytes; relocations are added by the maker.</summary>
+    internal static InputSection Synthetic(ObjectFile file, string name, ulong flags, ulong alignment, byte[] data) =>
+        new(file, -1, name, ElfConstants.SHT_PROGBITS, flags, (ulong)data.Length, alignment, 0, 0, 0, () => data);
+
+    internal void AddRelocation(InputRelocation relocation) => RelocationList.Add(relocation);
+
     public override string ToString() => $"{File.DisplayName}:({Name})";
 }

@@ -20,6 +20,10 @@ public sealed class InputSymbol
         Size = size;
     }
 
+    /// <summary>A symbol the linker makes for its own relocations (index -1): a section symbol or a global name.</summary>
+    internal static InputSymbol Synthetic(ObjectFile file, string name, byte bind, byte type, InputSection? section) =>
+        new(file, -1, name, bind, type, STV_DEFAULT, section is null ? SHN_UNDEF : 0xfff0u, section, 0, 0);
+
     public ObjectFile File { get; }
     public int Index { get; }
     public string Name { get; }

@@ -21,6 +21,13 @@ public static class LinkMap
             foreach (var p in os.Pieces)
                 sb.AppendLine($"{p.Address,16:x} {p.Size,8:x} {p.Alignment,5}         {p.Describe()}");
         }
+        if (result.Rewrite is { } rw)
+        {
+            sb.AppendLine();
+            sb.AppendLine($"Syscall rewrite: {rw.Found} sites found, {rw.Patched} jump to a trampoline, {rw.Fallbacks} int $0x{UklLink.Kernel.SlotAbi.SyscallTrapVector:x} fallback, {rw.Untouched} left unchanged");
+            foreach (var t in result.Trampolines)
+                sb.AppendLine($"{t.Address,16:x} {t.Size,8:x}  trampoline for {t.Site} at 0x{t.SiteAddress:x}");
+        }
         sb.AppendLine();
         sb.AppendLine("Symbols");
         foreach (var s in symbols.OrderBy(s => s.Address).ThenBy(s => s.Name, StringComparer.Ordinal))
@@ -43,6 +50,14 @@ public static class LinkMap
                 slot = os.Slot?.Name.Role,
                 inputs = os.Pieces.Select(p => new { name = p.Describe(), address = Hex(p.Address), size = p.Size, alignment = p.Alignment }),
             }),
+            syscallRewrite = result.Rewrite is { } rw ? new
+            {
+                found = rw.Found,
+                patched = rw.Patched,
+                intFallback = rw.Fallbacks,
+                untouched = rw.Untouched,
+                trampolines = result.Trampolines.Select(t => new { address = Hex(t.Address), size = t.Size, site = t.Site, siteAddress = Hex(t.SiteAddress) }),
+            } : null,
             symbols = symbols.OrderBy(s => s.Address).ThenBy(s => s.Name, StringComparer.Ordinal)
                 .Select(s => new { name = s.Name, address = Hex(s.Address), size = s.Size, binding = s.Bind == 0 ? "local" : s.Bind == 2 ? "weak" : "global" }),
         };

@@ -20,4 +20,12 @@ public sealed class LinkResult
     public List<(string Pass, long Milliseconds)> Timings { get; } = new();
 
     public int GotEntries { get; internal set; }
+
+    /// <summary>Syscall rewrite counts (null with --no-syscall-rewrite).</summary>
+    public UklLink.Rewrite.RewriteTotals? Rewrite { get; internal set; }
+
+    public List<TrampolineInfo> Trampolines { get; } = new();
 }
+
+/// <summary>A syscall trampoline in the output: where it is, how big, and the site that jumps to it.</summary>
+public sealed record TrampolineInfo(ulong Address, ulong Size, ulong SiteAddress, string Site);

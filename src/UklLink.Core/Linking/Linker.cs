@@ -6,6 +6,7 @@ using UklLink.Kernel;
 using UklLink.Layout;
 using UklLink.LinkerScript;
 using UklLink.Output;
+using UklLink.Rewrite;
 using UklLink.Symbols;
 using UklLink.X86_64;
 using static UklLink.Inputs.ElfConstants;
@@ -74,9 +75,27 @@ public sealed class Linker
         if (Failed)
             return;
         var live = LiveSections(resolution.Included);
+        Mark("resolve");
+
+        // Rewrite syscall sites before anything depends on section contents (GOT decisions, layout).
+        SyscallRewritePass? rewrite = null;
+        if (_options.RewriteSyscalls)
+        {
+            rewrite = new SyscallRewritePass(_options.StrictRewrite);
+            live = rewrite.Run(live);
+            foreach (var f in rewrite.Rewrites.SelectMany(rw => rw.Findings))
+                _bag.Add(f);
+            var totals = RewriteTotals.Of(rewrite.Rewrites);
+            _result.Rewrite = totals;
+            if (totals.Patched + totals.Fallbacks > 0 && !kernel.GlobalSymbols.ContainsKey(SlotAbi.SyscallEntrySymbol))
+                _bag.Report(Rules.KernelWithoutSyscallEntry, new Location(kernel.Path),
+                    $"the application has {totals.Found} syscall site(s) to rewrite, but the kernel does not define {SlotAbi.SyscallEntrySymbol}");
+            Mark("rewrite");
+            if (Failed)
+                return;
+        }
         var liveSet = live.ToHashSet();
         var commons = CommonSymbols(resolution);
-        Mark("resolve");
 
         // GOT: one slot per target that some unrelaxable GOT relocation needs. Decided before layout because the
         // decision depends only on the instruction and the kind of target, not on addresses.
@@ -178,6 +197,11 @@ public sealed class Linker
             return;
         }
         _result.Entry = entry.Value;
+        if (rewrite is not null)
+            foreach (var (section, offset, trampoline, rw) in rewrite.Trampolines)
+                if (layout.Placed.TryGetValue(section, out var piece) && layout.Placed.TryGetValue(rw.Section, out var site))
+                    _result.Trampolines.Add(new TrampolineInfo(piece.Address + offset, (ulong)trampoline.Code.Length,
+                        site.Address + trampoline.SiteOffset, $"{rw.Section.File.DisplayName}:({rw.Section.Name}+0x{trampoline.SiteOffset:x})"));
         Mark("layout");
 
         // Relocate into one buffer per output section with file contents.

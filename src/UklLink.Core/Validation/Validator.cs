@@ -2,6 +2,7 @@ using UklLink.Analysis;
 using UklLink.Diagnostics;
 using UklLink.Inputs;
 using UklLink.Kernel;
+using UklLink.Rewrite;
 using UklLink.Symbols;
 using UklLink.X86_64;
 using static UklLink.Inputs.ElfConstants;
@@ -23,6 +24,7 @@ public sealed class Validator
 
     private readonly FindingBag _bag = new();
     private readonly Locator _locator = new();
+    private readonly SyscallRewriter _rewriter = new();
 
     public static FindingBag Run(InputSet inputs, KernelImage? kernel)
     {
@@ -108,6 +110,11 @@ public sealed class Validator
             _bag.Report(Rules.SyscallSites, At(section, syscalls[0]),
                 $"{syscalls.Count} syscall instruction{(syscalls.Count == 1 ? "" : "s")} in {section.Name}{where}; `ukl-link link` rewrites them into calls to {SlotAbi.SyscallEntrySymbol}");
         }
+
+        // What `link` will have to do with the sites: the same analysis, so fallbacks are reported before linking.
+        if (syscalls.Count > 0)
+            foreach (var f in _rewriter.Rewrite(section).Findings)
+                _bag.Add(f);
 
         foreach (var (region, uses) in RedZoneAnalyzer.Analyze(section, regions))
         {

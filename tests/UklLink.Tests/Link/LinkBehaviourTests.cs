@@ -320,4 +320,59 @@ public class LinkBehaviourTests
         Assert.Contains("error UKL005: relocation R_X86_64_GOT64 is not supported", r.Stderr);
         Assert.DoesNotContain("GOTOFF64", r.Stderr); // GOT-relative data addresses are supported (base: .got.plt)
     }
+
+    private const string SyscallApp = """
+        static long sys_write(long fd, const void *buf, long n)
+        {
+            long ret;
+            __asm__ volatile("syscall" : "=a"(ret) : "a"(1L), "D"(fd), "S"(buf), "d"(n) : "rcx", "r11", "memory");
+            return ret;
+        }
+        long _start(void) { return sys_write(1, "hi\n", 3); }
+        """;
+
+    [Fact]
+    public void SyscallSitesJumpToTrampolinesThatCallTheKernelEntry()
+    {
+        var kernel = FakeKernel.Build(1, "kernel_print", "ukl_entry_SYSCALL_64");
+        var output = Out();
+        string map = output + ".map";
+        var r = Cli.Run("link", "-k", kernel, "-o", output, "--map", map, Obj(SyscallApp, "sysapp"));
+        Assert.True(r.ExitCode == 0, r.Stderr);
+        using var elf = ELFReader.Load(output);
+        ulong entry = Symbol(elf, "ukl_entry_SYSCALL_64");
+        // objdump is the outside judge: no syscall left in the app, a jmp from _start, and the trampoline's
+        // mov $ukl_entry_SYSCALL_64,%rcx; call *%rcx.
+        ulong start = Symbol(elf, "_start");
+        string text = Toolchain.Run($"objdump -d --start-address=0x{start:x} --stop-address=0x{start + 0x100:x} {output}");
+        Assert.DoesNotContain("syscall", text);
+        var jmp = System.Text.RegularExpressions.Regex.Match(text, @"jmp\s+([0-9a-f]+)");
+        Assert.True(jmp.Success, text);
+        ulong tramp = Convert.ToUInt64(jmp.Groups[1].Value, 16);
+        string trampText = Toolchain.Run($"objdump -d --start-address=0x{tramp:x} --stop-address=0x{tramp + 32:x} {output}");
+        Assert.Contains($"mov    $0x{entry:x},%rcx", trampText);
+        Assert.Contains("call   *%rcx", trampText);
+        Assert.Contains("ff d1", trampText);
+        string mapText = File.ReadAllText(map);
+        Assert.Contains("Syscall rewrite: 1 sites found, 1 jump to a trampoline, 0 int $0x81 fallback, 0 left unchanged", mapText);
+        Assert.Contains($"{tramp:x}", mapText);
+    }
+
+    [Fact]
+    public void KernelWithoutTheSyscallEntryIsRefusedUnlessRewritingIsOff()
+    {
+        var obj = Obj(SyscallApp, "sysapp");
+        var r = Cli.Run("link", "-k", Kernel(), "-o", Out(), obj);
+        Assert.Equal(1, r.ExitCode);
+        var line = Assert.Single(r.StderrLines, l => l.Contains("UKL027"));
+        Assert.Contains("does not define ukl_entry_SYSCALL_64", line);
+        var v = Cli.Run("validate", "--kernel", Kernel(), obj);
+        Assert.Equal(1, v.ExitCode);
+        Assert.Contains("UKL027", v.Stdout);
+        var output = Out();
+        Assert.Equal(0, Cli.Run("link", "-k", Kernel(), "-o", output, "--no-syscall-rewrite", obj).ExitCode);
+        using var elf = ELFReader.Load(output);
+        ulong start = Symbol(elf, "_start");
+        Assert.Contains("syscall", Toolchain.Run($"objdump -d --start-address=0x{start:x} --stop-address=0x{start + 0x40:x} {output}"));
+    }
 }
