@@ -1,27 +1,27 @@
 using System.Buffers.Binary;
-using LibObjectFile.Elf;
 using UklLink.Inputs;
 using static UklLink.Inputs.ElfConstants;
 
 namespace UklLink.Kernel;
 
 /// <summary>
-/// A kernel image (vmlinux, ET_EXEC) read through stream views: its global symbols, its sections and, when it was
-/// built with CONFIG_UNIKERNEL_LINUX, its slots and descriptor. Section bytes are never copied wholesale.
+/// A kernel image (vmlinux, ET_EXEC): its symbols, its sections and, when it was built with CONFIG_UNIKERNEL_LINUX,
+/// its slots and descriptor. ukl-link reads the section headers and the symbol table itself (after the bounds-checked
+/// header pass): a vmlinux has tens of thousands of symbols, and decoding them straight from the table's bytes is an
+/// order of magnitude faster than building an object model. Section bytes are read on demand, never copied wholesale.
 /// </summary>
 public sealed class KernelImage : IDisposable
 {
     private readonly Stream _stream;
-    private readonly ElfFile _elf;
+    private readonly List<(ulong Flags, uint Type, ulong Address, ulong Offset, ulong Size)> _sections = new();
     private readonly Dictionary<string, KernelSymbol> _globals = new(StringComparer.Ordinal);
     private readonly Dictionary<string, ulong> _allByName = new(StringComparer.Ordinal);
     private (ulong Value, ulong Size)? _descriptorSymbol;
 
-    private KernelImage(string path, Stream stream, ElfFile elf)
+    private KernelImage(string path, Stream stream)
     {
         Path = path;
         _stream = stream;
-        _elf = elf;
     }
 
     public string Path { get; }
@@ -44,9 +44,8 @@ public sealed class KernelImage : IDisposable
             var header = ElfHeader.Read(stream, path);
             if (!header.Is64LittleEndian || header.Machine != ElfHeader.MachineX86_64 || header.Type != ElfHeader.TypeExecutable)
                 throw new InputException(path, $"not an x86-64 vmlinux: {header.ClassName} {header.DataName} {header.MachineName} {header.TypeName}");
-            var elf = ElfReading.Read(stream, path);
-            var image = new KernelImage(path, stream, elf);
-            image.ReadSymbols();
+            var image = new KernelImage(path, stream);
+            image.ReadSections(header);
             return image;
         }
         catch
@@ -56,28 +55,56 @@ public sealed class KernelImage : IDisposable
         }
     }
 
-    private void ReadSymbols()
+    private void ReadSections(ElfHeader header)
     {
-        foreach (var st in _elf.Sections.OfType<ElfSymbolTable>())
+        var table = new byte[header.SectionCount * 64];
+        _stream.Position = (long)header.SectionHeaderOffset;
+        _stream.ReadExactly(table);
+        int symtab = -1;
+        for (int i = 0; i < header.SectionCount; i++)
         {
-            if (st.Type != ElfSectionType.SymbolTable)
-                continue;
-            foreach (var e in st.Entries)
-            {
-                string name = e.Name.Value ?? "";
-                if (name.Length == 0)
-                    continue;
-                bool defined = e.SectionLink.Section is not null || e.SectionLink.SpecialIndex == SHN_ABS;
-                if (!defined)
-                    continue;
-                _allByName.TryAdd(name, e.Value);
-                if (name == SlotAbi.DescriptorSymbol && e.SectionLink.Section is not null)
-                    _descriptorSymbol ??= (e.Value, e.Size);
-                byte bind = (byte)e.Bind;
-                if (bind is STB_GLOBAL or STB_WEAK or STB_GNU_UNIQUE)
-                    _globals.TryAdd(name, new KernelSymbol(name, e.Value, e.Size, (byte)e.Type, bind));
-            }
+            var h = table.AsSpan(i * 64, 64);
+            uint type = BinaryPrimitives.ReadUInt32LittleEndian(h[4..]);
+            _sections.Add((BinaryPrimitives.ReadUInt64LittleEndian(h[8..]), type, BinaryPrimitives.ReadUInt64LittleEndian(h[16..]),
+                BinaryPrimitives.ReadUInt64LittleEndian(h[24..]), BinaryPrimitives.ReadUInt64LittleEndian(h[32..])));
+            if (type == SHT_SYMTAB && symtab < 0)
+                symtab = i;
         }
+        if (symtab < 0)
+            return;
+        // The header pass checked that the table and its string table lie inside the file and end in NUL.
+        uint link = BinaryPrimitives.ReadUInt32LittleEndian(table.AsSpan(symtab * 64 + 40));
+        var symbols = ReadSection(_sections[symtab]);
+        var strings = ReadSection(_sections[(int)link]);
+        for (int at = 24; at + 24 <= symbols.Length; at += 24)
+        {
+            var e = symbols.AsSpan(at, 24);
+            uint nameOffset = BinaryPrimitives.ReadUInt32LittleEndian(e);
+            ushort shndx = BinaryPrimitives.ReadUInt16LittleEndian(e[6..]);
+            if (nameOffset == 0 || nameOffset >= strings.Length || shndx == SHN_UNDEF)
+                continue;
+            bool defined = shndx == SHN_ABS || shndx < _sections.Count;
+            if (!defined)
+                continue;
+            int end = Array.IndexOf(strings, (byte)0, (int)nameOffset);
+            string name = System.Text.Encoding.UTF8.GetString(strings, (int)nameOffset, end - (int)nameOffset);
+            ulong value = BinaryPrimitives.ReadUInt64LittleEndian(e[8..]);
+            ulong size = BinaryPrimitives.ReadUInt64LittleEndian(e[16..]);
+            byte bind = (byte)(e[4] >> 4), type = (byte)(e[4] & 0xf);
+            _allByName.TryAdd(name, value);
+            if (name == SlotAbi.DescriptorSymbol && shndx != SHN_ABS)
+                _descriptorSymbol ??= (value, size);
+            if (bind is STB_GLOBAL or STB_WEAK or STB_GNU_UNIQUE)
+                _globals.TryAdd(name, new KernelSymbol(name, value, size, type, bind));
+        }
+    }
+
+    private byte[] ReadSection((ulong Flags, uint Type, ulong Address, ulong Offset, ulong Size) section)
+    {
+        var bytes = new byte[section.Size];
+        _stream.Position = (long)section.Offset;
+        _stream.ReadExactly(bytes);
+        return bytes;
     }
 
     /// <summary>Any defined symbol (local ones included: slot bounds may be local in some builds).</summary>
@@ -120,16 +147,16 @@ public sealed class KernelImage : IDisposable
     /// <summary>Reads <paramref name="count"/> bytes at virtual address <paramref name="address"/>, or null if unmapped.</summary>
     public byte[]? ReadBytes(ulong address, int count)
     {
-        foreach (var s in _elf.Sections)
+        foreach (var s in _sections)
         {
-            if (s is not ElfStreamSection ss || ((ulong)s.Flags & SHF_ALLOC) == 0)
+            if ((s.Flags & SHF_ALLOC) == 0 || s.Type == SHT_NOBITS)
                 continue;
             // Overflow-safe containment test: an address near the top of the address space must not wrap around.
-            if (address < s.VirtualAddress || address - s.VirtualAddress > s.Size || (ulong)count > s.Size - (address - s.VirtualAddress))
+            if (address < s.Address || address - s.Address > s.Size || (ulong)count > s.Size - (address - s.Address))
                 continue;
             var buffer = new byte[count];
-            ss.Stream.Position = (long)(address - s.VirtualAddress);
-            ss.Stream.ReadExactly(buffer);
+            _stream.Position = (long)(s.Offset + (address - s.Address));
+            _stream.ReadExactly(buffer);
             return buffer;
         }
         return null;
