@@ -31,6 +31,37 @@ public static class AtomicFile
         }
     }
 
+    /// <summary>
+    /// Like <see cref="Write(string, Action{Stream})"/>, but the temporary file starts as a copy of
+    /// <paramref name="copyFrom"/> (the kernel copies it, without passing the bytes through this process) and
+    /// <paramref name="edit"/> changes it in place through a read-write stream.
+    /// </summary>
+    public static void Edit(string path, string copyFrom, Action<FileStream> edit)
+    {
+        string full = Path.GetFullPath(path);
+        if (Directory.Exists(full))
+            throw new IOException($"{path}: is a directory");
+        string dir = Path.GetDirectoryName(full) ?? ".";
+        if (!Directory.Exists(dir))
+            throw new IOException($"{path}: directory {dir} does not exist");
+        string temp = Path.Combine(dir, $".{Path.GetFileName(full)}.{Environment.ProcessId}.{Guid.NewGuid():N}.tmp");
+        try
+        {
+            File.Copy(copyFrom, temp, overwrite: false);
+            using (var stream = new FileStream(temp, FileMode.Open, FileAccess.ReadWrite, FileShare.None))
+            {
+                edit(stream);
+                stream.Flush(flushToDisk: true);
+            }
+            File.Move(temp, full, overwrite: true);
+        }
+        catch
+        {
+            try { File.Delete(temp); } catch (IOException) { } catch (UnauthorizedAccessException) { }
+            throw;
+        }
+    }
+
     public static void WriteText(string path, string text) =>
         Write(path, s =>
         {

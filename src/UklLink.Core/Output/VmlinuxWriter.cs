@@ -107,9 +107,16 @@ public static class VmlinuxWriter
             shstrtab.Size = (ulong)shstrBytes.Length;
         }
 
-        AtomicFile.Write(outputPath, output =>
+        AtomicFile.Edit(outputPath, kernel.Path, output =>
         {
-            CopyWithPatches(source, output, cut, filePatches);
+            // The copy is made by the file system; only the patches and the rewritten tail pass through here.
+            foreach (var (offset, bytes) in filePatches)
+            {
+                output.Position = (long)offset;
+                output.Write(bytes);
+            }
+            output.SetLength((long)cut);
+            output.Position = (long)cut;
             ulong pos = cut;
             pos = Pad(output, pos, 8);
             symtab.Offset = pos;
@@ -172,33 +179,6 @@ public static class VmlinuxWriter
             return s.Offset + (address - s.Addr);
         }
         throw new InputException(path, $"0x{length:x} bytes at 0x{address:x} are not inside a kernel section with file contents");
-    }
-
-    private static void CopyWithPatches(Stream source, Stream output, ulong length, List<(ulong Offset, byte[] Bytes)> patches)
-    {
-        var buffer = new byte[1 << 20];
-        source.Position = 0;
-        ulong pos = 0;
-        int next = 0;
-        while (pos < length)
-        {
-            int n = (int)Math.Min((ulong)buffer.Length, length - pos);
-            source.ReadExactly(buffer, 0, n);
-            // Overlay every patch that intersects [pos, pos + n).
-            for (int i = next; i < patches.Count; i++)
-            {
-                var (offset, bytes) = patches[i];
-                if (offset >= pos + (ulong)n)
-                    break;
-                ulong from = Math.Max(offset, pos), to = Math.Min(offset + (ulong)bytes.Length, pos + (ulong)n);
-                if (from < to)
-                    bytes.AsSpan((int)(from - offset), (int)(to - from)).CopyTo(buffer.AsSpan((int)(from - pos)));
-            }
-            while (next < patches.Count && patches[next].Offset + (ulong)patches[next].Bytes.Length <= pos + (ulong)n)
-                next++;
-            output.Write(buffer, 0, n);
-            pos += (ulong)n;
-        }
     }
 
     private static (byte[] Symtab, byte[] Strtab, int LocalCount) BuildSymbols(Stream source, Shdr symtab, Shdr strtab, List<Shdr> shdrs,
