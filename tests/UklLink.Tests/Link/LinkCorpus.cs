@@ -132,6 +132,9 @@ public static class LinkCorpus
     ]);
 
     /// <summary>GOT entries ld cannot relax away, GOT-relative relocations and _GLOBAL_OFFSET_TABLE_.</summary>
+    /// <summary>SIZE32/SIZE64, PC64 and PC32 in data, 32S in data.</summary>
+    public static LinkCase SizeAndPc64(TestKernel k) => new(nameof(SizeAndPc64), [Asm(k, "size_pc64.s")]);
+
     public static LinkCase GotEntries(TestKernel k) => new(nameof(GotEntries), [C(k, "pic_main.c"), Asm(k, "got.s"), C(k, "pic.c", PicBase + " -fPIC")]);
 
     /// <summary>.init_array/.fini_array priorities, old-style .ctors/.dtors and .preinit_array, across two objects.</summary>

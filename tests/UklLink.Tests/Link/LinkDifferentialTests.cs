@@ -79,6 +79,7 @@ public class LinkDifferentialTests
     [Fact] public void FunctionAndDataSections() => Fake(LinkCorpus.FunctionAndDataSections);
     [Fact] public void PieAndPic() => Fake(LinkCorpus.PieAndPic);
     [Fact] public void GotEntries() => Fake(LinkCorpus.GotEntries);
+    [Fact] public void SizeAndPc64() => Fake(LinkCorpus.SizeAndPc64);
     [Fact] public void ConstructorTables() => Fake(LinkCorpus.ConstructorTables);
     [Fact] public void UnwindTables() => Fake(LinkCorpus.UnwindTables);
     [Fact] public void MultiMegabyte() => Fake(LinkCorpus.MultiMegabyte);
