@@ -72,11 +72,14 @@ public sealed class ObjectFile
                     throw new InputException(name, "more than one symbol table");
                 symtab = st;
             }
-            var captured = s;
+            // Keep only the section's stream view alive, not the LibObjectFile model (symbols, relocation entries), which
+            // is garbage once this object is built.
+            var content = s is ElfStreamSection ss ? ss.Stream : null;
+            string sectionName = s.Name.Value ?? "";
             _sections[index] = new InputSection(this, index, s.Name.Value ?? "", (uint)s.Type, (ulong)s.Flags,
                 s.Size, s.VirtualAddressAlignment, s.Link.Section is { } l ? (uint)l.SectionIndex : (uint)s.Link.SpecialIndex,
                 s.Info.Section is { } inf ? (uint)inf.SectionIndex : (uint)s.Info.SpecialIndex, s.TableEntrySize,
-                () => ReadContent(captured, name));
+                () => ReadContent(content, sectionName, name));
         }
 
         if (symtab is not null)
@@ -149,20 +152,20 @@ public sealed class ObjectFile
         }
     }
 
-    private static byte[] ReadContent(ElfSection section, string name)
+    private static byte[] ReadContent(Stream? content, string sectionName, string name)
     {
-        if (section is not ElfStreamSection ss)
+        if (content is null)
             return Array.Empty<byte>();
         try
         {
-            var bytes = new byte[ss.Stream.Length];
-            ss.Stream.Position = 0;
-            ss.Stream.ReadExactly(bytes);
+            var bytes = new byte[content.Length];
+            content.Position = 0;
+            content.ReadExactly(bytes);
             return bytes;
         }
         catch (Exception ex) when (ex is IOException or EndOfStreamException or ArgumentException)
         {
-            throw new InputException(name, $"cannot read section '{section.Name.Value}': {ex.Message}");
+            throw new InputException(name, $"cannot read section '{sectionName}': {ex.Message}");
         }
     }
 }
