@@ -84,6 +84,36 @@ public class LinkDifferentialTests
     [Fact] public void UnwindTables() => Fake(LinkCorpus.UnwindTables);
     [Fact] public void MultiMegabyte() => Fake(LinkCorpus.MultiMegabyte);
 
+    /// <summary>
+    /// A real C library: a printf program against Debian's musl built with the UKL flags (tests/fixtures/musl),
+    /// crt1.o + the program + libc.a, rewriting off (ld does not rewrite); dozens of archive members pulled.
+    /// </summary>
+    [Fact]
+    public void MuslProgram()
+    {
+        string prefix = MuslBuild.Prefix("kernel");
+        string program = Toolchain.CompileC("""
+            #include <stdio.h>
+            #include <string.h>
+            #include <unistd.h>
+            static __thread int calls;
+            int main(int argc, char **argv)
+            {
+                char buf[64];
+                calls++;
+                snprintf(buf, sizeof buf, "%s %d %d", argc > 0 ? argv[0] : "?", (int)getpid(), calls);
+                return (int)strlen(buf) + printf("%s\n", buf);
+            }
+            """, Toolchain.UklFlags + $" -nostdinc -isystem {prefix}/include", "musl_main");
+        var kernel = TestKernel.Fake;
+        var inputs = new[] { Path.Combine(prefix, "lib", "crt1.o"), program, Path.Combine(prefix, "lib", "libc.a") };
+        var expected = LdOracle.Link(kernel.Vmlinux, inputs);
+        string output = Path.Combine(Toolchain.NewWorkDirectory(), "vmlinux");
+        var r = Cli.Run(new[] { "link", "--kernel", kernel.Vmlinux, "-o", output, "--no-syscall-rewrite" }.Concat(inputs).ToArray());
+        Assert.True(r.ExitCode == 0, r.Stderr);
+        LinkComparer.AssertSameAs(expected, output, kernel.Vmlinux);
+    }
+
     /// <summary>Without --script ukl-link uses linker-scripts/ukl-app.ld, the script ld gets.</summary>
     [Fact] public void DefaultScriptWhenNoneIsGiven() => Check(LinkCorpus.ManyFunctions, TestKernel.Fake, passScript: false);
 
