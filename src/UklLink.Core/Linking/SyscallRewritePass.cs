@@ -31,7 +31,7 @@ internal sealed class SyscallRewritePass
         foreach (var section in live)
         {
             result.Add(section);
-            if (!section.IsExecutable || section.IsNoBits)
+            if (!SyscallRewriter.MayContainSyscall(section))
                 continue;
             var rw = _rewriter.Rewrite(section);
             if (rw.Sites.Count == 0)

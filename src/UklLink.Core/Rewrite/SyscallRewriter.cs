@@ -47,7 +47,7 @@ public sealed class SyscallRewriter
     public SectionRewrite Rewrite(InputSection section)
     {
         var data = section.Data;
-        if (!section.IsExecutable || section.IsNoBits || data.AsSpan().IndexOf((ReadOnlySpan<byte>)[0x0F, 0x05]) < 0)
+        if (!MayContainSyscall(section))
             return Unchanged(section);
 
         var refs = _references.GetValue(section.File, o => new ObjectReferences(o));
@@ -72,6 +72,10 @@ public sealed class SyscallRewriter
         return new SectionRewrite(section, changed ? state.Data : data, relocations, state.Trampolines, state.Sites,
             state.Findings, changed);
     }
+
+    /// <summary>Cheap test before any decoding: an executable section with file bytes that contain the pair 0F 05.</summary>
+    public static bool MayContainSyscall(InputSection section) =>
+        section.IsExecutable && !section.IsNoBits && section.Data.AsSpan().IndexOf((ReadOnlySpan<byte>)[0x0F, 0x05]) >= 0;
 
     private static SectionRewrite Unchanged(InputSection section) => new(section, section.Data,
         section.Relocations.Select(r => new RewriteRelocation(r.Offset, r.Type, new SymbolTarget(r.Symbol), r.Addend) { Original = r })
