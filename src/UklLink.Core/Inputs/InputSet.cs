@@ -102,7 +102,8 @@ public sealed class InputSet : IDisposable
             if (m.ExternalPath is { } external)
             {
                 thin = true;
-                read.Add(external);
+                // Named as the archive was: relative to the working directory when the archive's path is relative.
+                read.Add(Path.IsPathRooted(path) ? external : Path.GetRelativePath(Environment.CurrentDirectory, external));
                 memberStream = InputFiles.OpenRead(external, $"{where}: thin archive member");
                 Track(memberStream);
             }
