@@ -86,7 +86,7 @@ public sealed class InputSet : IDisposable
             return LoadArchive(stream, path, read);
         if (n == 0)
             throw new InputException(path, "file is empty");
-        throw new InputException(path, "not an ELF object or ar archive");
+        throw new InputException(path, "not an ELF object or ar archive" + NotAnObjectFix(path));
     }
 
     private ArchiveInput LoadArchive(Stream stream, string path, List<string> read)
@@ -123,6 +123,16 @@ public sealed class InputSet : IDisposable
         }
         return new ArchiveInput(path, thin, objects, rejected);
     }
+
+    /// <summary>What the user most likely meant, from the file name.</summary>
+    private static string NotAnObjectFix(string path) => Path.GetExtension(path).ToLowerInvariant() switch
+    {
+        ".c" or ".cc" or ".cpp" or ".cxx" or ".s" or ".sx" =>
+            "; it is source code: compile it first (gcc -mcmodel=kernel -mno-red-zone -fno-pic -fno-pie -c)",
+        ".ld" or ".lds" or ".x" => "; it looks like a linker script: pass it with --script",
+        ".so" => "; ukl-link links statically: pass the library's .a archive",
+        _ => " (inputs are relocatable objects from gcc -c or ld -r, and ar archives)",
+    };
 
     private void Track(Stream stream)
     {

@@ -66,7 +66,7 @@ public sealed class Linker
         Mark("read inputs");
         var slots = CheckKernel(kernel);
         foreach (var rejected in inputs.Rejected)
-            _bag.Report(Rules.WrongObjectKind, new Location(rejected.RejectedPath, rejected.Member), $"{rejected.DisplayName} {rejected.Reason}");
+            _bag.Report(Rules.WrongObjectKind, new Location(rejected.RejectedPath, rejected.Member), $"{rejected.DisplayName} {rejected.Reason}", rejected.Fix);
         if (Failed || slots is null)
             return;
 
