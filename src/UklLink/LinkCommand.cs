@@ -84,7 +84,7 @@ public static class LinkCommand
               ukl-link link -k vmlinux -o vmlinux.app --map app.map --map-format json app.o
               ukl-link link -k vmlinux -o vmlinux.app --bzimage bzImage.app --setup setup.bin app.o libc.a
               ukl-link link -k vmlinux -o vmlinux.app --depfile vmlinux.app.d app.o   (make: -include vmlinux.app.d)
-              ukl-link -v --log-format json link -k vmlinux -o vmlinux.app app.o        (per-pass timings as JSON lines)
+              ukl-link link -v --log-format json -k vmlinux -o vmlinux.app app.o        (per-pass timings as JSON lines)
             Exit status: 0 linked, 1 link errors (nothing written), 2 usage error or unreadable input.
             """)
         {

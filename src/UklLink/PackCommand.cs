@@ -68,7 +68,7 @@ public static class PackCommand
             foreach (var w in result.Warnings)
                 log.Warning("{Warning}", w);
             var l = result.Layout;
-            log.Information("wrote {Output:l}: {Size} bytes ({Segments} segments, {Omitted} bytes of unused slots left out, setup {SetupSize} bytes from {Source:l}, init_size 0x{InitSize:x}) in {Milliseconds} ms",
+            log.Information("wrote {Output:l}: {Size} bytes ({Segments} segments, {Omitted} bytes of unused slots left out, setup {SetupSize} bytes from {Source}, init_size 0x{InitSize:x}) in {Milliseconds} ms",
                 outputPath, l.FileSize, l.Kernel.Segments.Count, l.OmittedBytes, l.SetupSize, realMode.Source, l.InitSize, clock.ElapsedMilliseconds);
             if (parse.GetValue(depfile) is { } dep)
                 Depfile.Write(dep, [new Depfile.Rule(outputPath, [kernelPath, setupPath])]);

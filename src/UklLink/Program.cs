@@ -25,6 +25,10 @@ namespace UklLink.Cli
                 InspectCommand.Create(global, output),
             };
 
+            // --version prints ukl-link's version (the default prints the entry assembly's, a test host's in-process).
+            foreach (var v in root.Options.OfType<VersionOption>())
+                v.Action = new VersionAction();
+
             var parse = root.Parse(args);
             bool json = parse.Errors.Count == 0 && parse.GetValue(global.LogFormat) == LogFormat.Json;
             // With --log-format json, the one-line errors are events too, so stderr stays one JSON object a line.
@@ -36,7 +40,7 @@ namespace UklLink.Cli
                     return;
                 }
                 using var log = Logging.Create(false, false, LogFormat.Json, error);
-                log.Error("{Problem}: {Message}", prefix, message);
+                log.Error("{Problem:l}: {Message:l}", prefix, message);
             }
 
             if (parse.Errors.Count > 0)
@@ -75,5 +79,14 @@ namespace UklLink.Cli
         }
 
         private static string OneLine(string s) => s.ReplaceLineEndings(" ").Trim();
+
+        private sealed class VersionAction : System.CommandLine.Invocation.SynchronousCommandLineAction
+        {
+            public override int Invoke(ParseResult parseResult)
+            {
+                parseResult.InvocationConfiguration.Output.WriteLine(VersionInfo.Current);
+                return ExitCodes.Success;
+            }
+        }
     }
 }
