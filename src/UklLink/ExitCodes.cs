@@ -12,3 +12,6 @@ public static class ExitCodes
     /// <summary>Usage error, or an input or output that cannot be read or written.</summary>
     public const int UsageOrIo = 2;
 }
+
+/// <summary>A command line the parser accepts but the command cannot use; the message says what to change.</summary>
+public sealed class UsageException(string message) : Exception(message);

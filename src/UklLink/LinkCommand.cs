@@ -1,7 +1,10 @@
 using System.CommandLine;
+using System.Diagnostics;
 using Serilog;
 using UklLink.Boot;
+using UklLink.Diagnostics;
 using UklLink.Linking;
+using UklLink.Output;
 using UklLink.Reporting;
 
 namespace UklLink.Cli;
@@ -62,6 +65,11 @@ public static class LinkCommand
             Description = "The kernel build's arch/x86/boot/setup.bin, or a bzImage of the same kernel (for --bzimage)",
             HelpName = "SETUP",
         };
+        var depfile = new Option<string?>("--depfile")
+        {
+            Description = "Also write a make depfile: the output (and the bzImage) depend on every file read (objects, archives, thin archive members, the kernel, the script, the setup)",
+            HelpName = "FILE",
+        };
         var inputs = new Argument<string[]>("INPUT")
         {
             Description = "Relocatable objects (.o, ld -r output) and ar archives (.a, also thin), in link order",
@@ -75,17 +83,20 @@ public static class LinkCommand
               ukl-link link --kernel vmlinux -o vmlinux.app app.o libc.a
               ukl-link link -k vmlinux -o vmlinux.app --map app.map --map-format json app.o
               ukl-link link -k vmlinux -o vmlinux.app --bzimage bzImage.app --setup setup.bin app.o libc.a
+              ukl-link link -k vmlinux -o vmlinux.app --depfile vmlinux.app.d app.o   (make: -include vmlinux.app.d)
+              ukl-link link -v --log-format json -k vmlinux -o vmlinux.app app.o        (per-pass timings as JSON lines)
             Exit status: 0 linked, 1 link errors (nothing written), 2 usage error or unreadable input.
             """)
         {
-            kernel, output, entry, script, map, mapFormat, noRewrite, strict, bzImage, setup, inputs,
+            kernel, output, entry, script, map, mapFormat, noRewrite, strict, bzImage, setup, depfile, inputs,
         };
 
         _ = stdout;
         command.SetAction(parse =>
         {
             bool verbose = parse.GetValue(global.Verbose);
-            using var log = Logging.Create(verbose, parse.GetValue(global.Quiet));
+            bool json = parse.GetValue(global.LogFormat) == LogFormat.Json;
+            using var log = global.CreateLogger(parse);
             var options = new LinkOptions
             {
                 KernelPath = parse.GetValue(kernel)!,
@@ -100,38 +111,66 @@ public static class LinkCommand
             };
             string? bz = parse.GetValue(bzImage), setupPath = parse.GetValue(setup);
             if (bz is not null && setupPath is null)
-            {
-                stderr.WriteLine("ukl-link: error: --bzimage needs --setup (arch/x86/boot/setup.bin of the kernel build, or its bzImage)");
-                return ExitCodes.UsageOrIo;
-            }
+                throw new UsageException("--bzimage needs --setup SETUP: add --setup arch/x86/boot/setup.bin from the kernel build (or the build's bzImage)");
+            if (setupPath is not null && bz is null)
+                throw new UsageException("--setup is only used with --bzimage FILE: add --bzimage, or drop --setup");
             // Read the setup before linking so a bad one fails fast and leaves no output behind.
             var realMode = setupPath is null ? null : RealModeSetup.Load(setupPath);
-            int code = Run(log, options, verbose, stderr);
-            if (code != ExitCodes.Success || bz is null)
-                return code;
-            var packed = BootImageWriter.Write(options.OutputPath!, realMode!, bz);
-            foreach (var w in packed.Warnings)
-                log.Warning("{Warning}", w);
-            log.Information("wrote {BzImage}", bz);
+            var result = Run(log, options, verbose, json, stderr);
+            if (!result.Written)
+                return ExitCodes.Findings;
+            if (bz is not null)
+            {
+                var clock = Stopwatch.StartNew();
+                var packed = BootImageWriter.Write(options.OutputPath!, realMode!, bz);
+                Logging.Pass(log, "pack", clock.ElapsedMilliseconds);
+                foreach (var w in packed.Warnings)
+                    log.Warning("{Warning}", w);
+                log.Information("wrote {BzImage:l}", bz);
+            }
+            if (parse.GetValue(depfile) is { } dep)
+            {
+                var rules = new List<Depfile.Rule> { new(options.OutputPath!, result.FilesRead) };
+                if (bz is not null)
+                    rules.Add(new Depfile.Rule(bz, [.. result.FilesRead, setupPath!]));
+                Depfile.Write(dep, rules);
+                log.Debug("wrote depfile {Depfile:l}", dep);
+            }
             return ExitCodes.Success;
         });
         return command;
     }
 
-    private static int Run(ILogger log, LinkOptions options, bool verbose, TextWriter stderr)
+    private static LinkResult Run(ILogger log, LinkOptions options, bool verbose, bool json, TextWriter stderr)
     {
         var result = Linker.Link(options);
         foreach (var (pass, ms) in result.Timings)
-            log.Debug("pass {Pass}: {Ms} ms", pass, ms);
+            Logging.Pass(log, pass, ms);
         var shown = result.Findings.Findings.Where(f => verbose || !f.Rule.VerboseOnly).ToList();
-        if (shown.Count > 0)
+        if (json)
+            foreach (var f in shown)
+                LogFinding(log, f);
+        else if (shown.Count > 0)
             stderr.Write(TextReport.Format(shown, options.Inputs.Count, "link"));
         if (!result.Written)
-            return ExitCodes.Findings;
+            return result;
         if (result.Rewrite is { } rw)
             log.Debug("syscall rewrite: {Found} sites, {Patched} to trampolines ({Bytes} bytes), {Fallbacks} int fallback, {Untouched} unchanged",
                 rw.Found, rw.Patched, rw.TrampolineBytes, rw.Fallbacks, rw.Untouched);
-        log.Information("linked {Count} inputs into {Output} (entry 0x{Entry:x})", options.Inputs.Count, options.OutputPath, result.Entry);
-        return ExitCodes.Success;
+        log.Information("linked {Count} inputs into {Output:l} (entry 0x{Entry:x})", options.Inputs.Count, options.OutputPath, result.Entry);
+        return result;
+    }
+
+    /// <summary>A finding as a structured event (with --log-format json), with the same text the text report shows.</summary>
+    private static void LogFinding(ILogger log, Finding f)
+    {
+        var level = f.Severity switch
+        {
+            Severity.Error => Serilog.Events.LogEventLevel.Error,
+            Severity.Warning => Serilog.Events.LogEventLevel.Warning,
+            _ => Serilog.Events.LogEventLevel.Information,
+        };
+        log.Write(level, "{Location}: {Severity} {RuleId}: {Text}{Fix}", f.Location.ToString(), f.Severity.ToString().ToLowerInvariant(),
+            f.RuleId, f.Message, f.Hint is null ? "" : $" (hint: {f.Hint})");
     }
 }

@@ -1,13 +1,14 @@
 using System.CommandLine;
 using System.Diagnostics;
 using UklLink.Boot;
+using UklLink.Output;
 
 namespace UklLink.Cli;
 
 /// <summary><c>ukl-link pack</c>: write a bootable bzImage from a vmlinux and the real-mode setup, without kbuild.</summary>
 public static class PackCommand
 {
-    public static Command Create(GlobalOptions global, TextWriter stdout)
+    public static Command Create(GlobalOptions global, TextWriter stdout, TextWriter stderr)
     {
         var kernel = new Option<string>("--kernel", "-k")
         {
@@ -33,6 +34,12 @@ public static class PackCommand
             Description = "Store the unused tails of the text, rodata and data slots in the image instead of letting the stub fill them",
         };
 
+        var depfile = new Option<string?>("--depfile")
+        {
+            Description = "Also write a make depfile: the bzImage depends on the vmlinux and the setup",
+            HelpName = "FILE",
+        };
+
         var command = new Command("pack", """
             Write a bootable bzImage from a vmlinux without kbuild: the kernel's real-mode setup, then ukl-link's loader
             stub (32-bit entry at offset 0, 64-bit entry at 0x200) and the vmlinux's PT_LOAD segments, uncompressed,
@@ -42,25 +49,31 @@ public static class PackCommand
             Examples:
               ukl-link pack --kernel vmlinux --setup arch/x86/boot/setup.bin -o bzImage
               ukl-link pack -k app-vmlinux -s /boot/vmlinuz-ukl -o app-bzImage
+              ukl-link pack -k vmlinux.app -s setup.bin -o bzImage.app --depfile bzImage.app.d   (make: -include bzImage.app.d)
             Exit status: 0 written, 2 usage error or unusable input (nothing is written).
             """)
         {
-            kernel, setup, output, keepSlots,
+            kernel, setup, output, keepSlots, depfile,
         };
 
         command.SetAction(parse =>
         {
-            using var log = Logging.Create(parse.GetValue(global.Verbose), parse.GetValue(global.Quiet));
+            using var log = global.CreateLogger(parse);
             var clock = Stopwatch.StartNew();
-            var realMode = RealModeSetup.Load(parse.GetValue(setup)!);
+            string setupPath = parse.GetValue(setup)!, kernelPath = parse.GetValue(kernel)!, outputPath = parse.GetValue(output)!;
+            var realMode = RealModeSetup.Load(setupPath);
             var options = new BootImageOptions { OmitUnusedSlotTails = !parse.GetValue(keepSlots) };
-            var result = BootImageWriter.Write(parse.GetValue(kernel)!, realMode, parse.GetValue(output)!, options);
+            var result = BootImageWriter.Write(kernelPath, realMode, outputPath, options);
+            Logging.Pass(log, "pack", clock.ElapsedMilliseconds);
             foreach (var w in result.Warnings)
                 log.Warning("{Warning}", w);
             var l = result.Layout;
-            log.Information("wrote {Output}: {Size} bytes ({Segments} segments, {Omitted} bytes of unused slots left out, setup {SetupSize} bytes from {Source}, init_size 0x{InitSize:x}) in {Ms} ms",
-                parse.GetValue(output), l.FileSize, l.Kernel.Segments.Count, l.OmittedBytes, l.SetupSize, realMode.Source, l.InitSize, clock.ElapsedMilliseconds);
+            log.Information("wrote {Output:l}: {Size} bytes ({Segments} segments, {Omitted} bytes of unused slots left out, setup {SetupSize} bytes from {Source}, init_size 0x{InitSize:x}) in {Milliseconds} ms",
+                outputPath, l.FileSize, l.Kernel.Segments.Count, l.OmittedBytes, l.SetupSize, realMode.Source, l.InitSize, clock.ElapsedMilliseconds);
+            if (parse.GetValue(depfile) is { } dep)
+                Depfile.Write(dep, [new Depfile.Rule(outputPath, [kernelPath, setupPath])]);
             _ = stdout;
+            _ = stderr;
             return ExitCodes.Success;
         });
         return command;

@@ -13,18 +13,36 @@ namespace UklLink.Cli
         {
             var output = stdout ?? Console.Out;
             var error = stderr ?? Console.Error;
-            var global = new GlobalOptions();
+            var global = new GlobalOptions(error);
             var root = new RootCommand("ukl-link: links applications into a prebuilt Unikernel Linux kernel, and checks them first")
             {
                 global.Verbose,
                 global.Quiet,
+                global.LogFormat,
                 ValidateCommand.Create(global, output),
                 LinkCommand.Create(global, output, error),
-                PackCommand.Create(global, output),
+                PackCommand.Create(global, output, error),
                 InspectCommand.Create(global, output),
             };
 
+            // --version prints ukl-link's version (the default prints the entry assembly's, a test host's in-process).
+            foreach (var v in root.Options.OfType<VersionOption>())
+                v.Action = new VersionAction();
+
             var parse = root.Parse(args);
+            bool json = parse.Errors.Count == 0 && parse.GetValue(global.LogFormat) == LogFormat.Json;
+            // With --log-format json, the one-line errors are events too, so stderr stays one JSON object a line.
+            void Fail(string message, string prefix = "error")
+            {
+                if (!json)
+                {
+                    error.WriteLine($"ukl-link: {prefix}: {message}");
+                    return;
+                }
+                using var log = Logging.Create(false, false, LogFormat.Json, error);
+                log.Error("{Problem:l}: {Message:l}", prefix, message);
+            }
+
             if (parse.Errors.Count > 0)
             {
                 foreach (var e in parse.Errors)
@@ -38,23 +56,37 @@ namespace UklLink.Cli
                 var config = new InvocationConfiguration { Output = output, Error = error, EnableDefaultExceptionHandler = false };
                 return parse.Invoke(config);
             }
+            catch (UsageException ex)
+            {
+                Fail(ex.Message);
+                return ExitCodes.UsageOrIo;
+            }
             catch (InputException ex)
             {
-                error.WriteLine($"ukl-link: error: {ex.Message}");
+                Fail(ex.Message);
                 return ExitCodes.UsageOrIo;
             }
             catch (Exception ex) when (ex is IOException or UnauthorizedAccessException)
             {
-                error.WriteLine($"ukl-link: error: {OneLine(ex.Message)}");
+                Fail(OneLine(ex.Message));
                 return ExitCodes.UsageOrIo;
             }
             catch (Exception ex)
             {
-                error.WriteLine($"ukl-link: internal error: {ex.GetType().Name}: {OneLine(ex.Message)} (please report this)");
+                Fail($"{ex.GetType().Name}: {OneLine(ex.Message)} (please report this)", "internal error");
                 return ExitCodes.UsageOrIo;
             }
         }
 
         private static string OneLine(string s) => s.ReplaceLineEndings(" ").Trim();
+
+        private sealed class VersionAction : System.CommandLine.Invocation.SynchronousCommandLineAction
+        {
+            public override int Invoke(ParseResult parseResult)
+            {
+                parseResult.InvocationConfiguration.Output.WriteLine(VersionInfo.Current);
+                return ExitCodes.Success;
+            }
+        }
     }
 }

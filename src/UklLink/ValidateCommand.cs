@@ -58,7 +58,7 @@ public static class ValidateCommand
         command.SetAction(parse =>
         {
             bool verbose = parse.GetValue(global.Verbose);
-            using var log = Logging.Create(verbose, parse.GetValue(global.Quiet));
+            using var log = global.CreateLogger(parse);
             return Run(log, parse.GetValue(inputs) ?? Array.Empty<string>(), parse.GetValue(kernel), parse.GetValue(format),
                 parse.GetValue(output), parse.GetValue(warningsAsErrors), verbose, stdout);
         });

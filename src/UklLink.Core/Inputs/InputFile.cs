@@ -29,4 +29,19 @@ public sealed record RejectedInput(string RejectedPath, string? Member, ElfHeade
             return $"is {h.TypeName}, expected a relocatable object (ET_REL)";
         }
     }
+
+    /// <summary>The concrete fix for <see cref="Reason"/>: the flag or command that gives a usable object.</summary>
+    public string Fix
+    {
+        get
+        {
+            var h = Header;
+            if (h.Class != ElfHeader.Class64 && h.Machine is ElfHeader.MachineX86_64 or 3)
+                return "rebuild it for x86-64: drop -m32/-mx32 (gcc -m64 -c)";
+            if (h.Class != ElfHeader.Class64 || h.Data != ElfHeader.DataLittleEndian || h.Machine != ElfHeader.MachineX86_64)
+                return $"rebuild it with a compiler for x86-64 (gcc -c on x86-64, or x86_64-linux-gnu-gcc -c), not one for {h.MachineName}";
+            return h.Type == ElfHeader.TypeRelocatable ? "pass objects compiled for x86-64 with -c (or partially linked with ld -r)"
+                : "pass the objects it was linked from (gcc -c output), or combine them with ld -r -o app.o a.o b.o; not a linked executable or shared library";
+        }
+    }
 }

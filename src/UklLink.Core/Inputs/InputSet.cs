@@ -11,6 +11,12 @@ public sealed class InputSet : IDisposable
 
     public IReadOnlyList<InputFile> Files => _files;
 
+    /// <summary>
+    /// Every file that was read, in input order: each path as given, and after a thin archive the members it names
+    /// (for `--depfile`).
+    /// </summary>
+    public IReadOnlyList<string> FilesRead { get; private set; } = Array.Empty<string>();
+
     /// <summary>Every object that was read: command-line objects and all archive members, in input order.</summary>
     public IEnumerable<ObjectFile> AllObjects => _files.SelectMany(f => f switch
     {
@@ -33,6 +39,7 @@ public sealed class InputSet : IDisposable
         var list = paths.ToList();
         var files = new InputFile?[list.Count];
         var errors = new Exception?[list.Count];
+        var read = new List<string>[list.Count];
         try
         {
             // Files are independent (each has its own stream), so they are read in parallel; the order of the
@@ -41,7 +48,8 @@ public sealed class InputSet : IDisposable
             {
                 try
                 {
-                    files[i] = set.LoadOne(list[i]);
+                    read[i] = new List<string> { list[i] };
+                    files[i] = set.LoadOne(list[i], read[i]);
                 }
                 catch (Exception ex)
                 {
@@ -51,6 +59,7 @@ public sealed class InputSet : IDisposable
             if (errors.FirstOrDefault(e => e is not null) is { } first)
                 System.Runtime.ExceptionServices.ExceptionDispatchInfo.Capture(first).Throw();
             set._files.AddRange(files!);
+            set.FilesRead = read.SelectMany(r => r).Distinct(StringComparer.Ordinal).ToList();
             return set;
         }
         catch
@@ -60,7 +69,7 @@ public sealed class InputSet : IDisposable
         }
     }
 
-    private InputFile LoadOne(string path)
+    private InputFile LoadOne(string path, List<string> read)
     {
         var stream = InputFiles.OpenRead(path);
         Track(stream);
@@ -74,13 +83,13 @@ public sealed class InputSet : IDisposable
                 : new RejectedInput(path, null, header);
         }
         if (ArchiveReader.HasArchiveMagic(head.AsSpan(0, n)))
-            return LoadArchive(stream, path);
+            return LoadArchive(stream, path, read);
         if (n == 0)
             throw new InputException(path, "file is empty");
-        throw new InputException(path, "not an ELF object or ar archive");
+        throw new InputException(path, "not an ELF object or ar archive" + NotAnObjectFix(path));
     }
 
-    private ArchiveInput LoadArchive(Stream stream, string path)
+    private ArchiveInput LoadArchive(Stream stream, string path, List<string> read)
     {
         var members = ArchiveReader.ReadMembers(stream, path);
         var objects = new List<ObjectFile>();
@@ -93,6 +102,8 @@ public sealed class InputSet : IDisposable
             if (m.ExternalPath is { } external)
             {
                 thin = true;
+                // Named as the archive was: relative to the working directory when the archive's path is relative.
+                read.Add(Path.IsPathRooted(path) ? external : Path.GetRelativePath(Environment.CurrentDirectory, external));
                 memberStream = InputFiles.OpenRead(external, $"{where}: thin archive member");
                 Track(memberStream);
             }
@@ -112,6 +123,16 @@ public sealed class InputSet : IDisposable
         }
         return new ArchiveInput(path, thin, objects, rejected);
     }
+
+    /// <summary>What the user most likely meant, from the file name.</summary>
+    private static string NotAnObjectFix(string path) => Path.GetExtension(path).ToLowerInvariant() switch
+    {
+        ".c" or ".cc" or ".cpp" or ".cxx" or ".s" or ".sx" =>
+            "; it is source code: compile it first (gcc -mcmodel=kernel -mno-red-zone -fno-pic -fno-pie -c)",
+        ".ld" or ".lds" or ".x" => "; it looks like a linker script: pass it with --script",
+        ".so" => "; ukl-link links statically: pass the library's .a archive",
+        _ => " (inputs are relocatable objects from gcc -c or ld -r, and ar archives)",
+    };
 
     private void Track(Stream stream)
     {

@@ -32,18 +32,23 @@ public sealed class KernelImage : IDisposable
     /// <summary>Defined global and weak symbols, by name.</summary>
     public IReadOnlyDictionary<string, KernelSymbol> GlobalSymbols => _globals;
 
+    /// <summary>Where a user finds the kernel to pass (said with every unusable --kernel).</summary>
+    public const string KernelFix = "--kernel takes the vmlinux of a UKL kernel build: `kernel/build --print` names it as VMLINUX";
+
     public static KernelImage Load(string path)
     {
+        if (!File.Exists(path) && !Directory.Exists(path))
+            throw new InputException(path, $"no such file ({KernelFix})");
         var stream = InputFiles.OpenRead(path);
         try
         {
             var head = new byte[4];
             int n = stream.ReadAtLeast(head, 4, throwOnEndOfStream: false);
             if (!ElfHeader.HasElfMagic(head.AsSpan(0, n)))
-                throw new InputException(path, "not a kernel image (not an ELF file)");
+                throw new InputException(path, $"not a kernel image (not an ELF file; {KernelFix})");
             var header = ElfHeader.Read(stream, path);
             if (!header.Is64LittleEndian || header.Machine != ElfHeader.MachineX86_64 || header.Type != ElfHeader.TypeExecutable)
-                throw new InputException(path, $"not an x86-64 vmlinux: {header.ClassName} {header.DataName} {header.MachineName} {header.TypeName}");
+                throw new InputException(path, $"not an x86-64 vmlinux: {header.ClassName} {header.DataName} {header.MachineName} {header.TypeName} ({KernelFix})");
             var image = new KernelImage(path, stream);
             image.ReadSections(header);
             return image;

@@ -19,6 +19,12 @@ public sealed class LinkResult
     /// <summary>Milliseconds per pass, in pass order (for -v).</summary>
     public List<(string Pass, long Milliseconds)> Timings { get; } = new();
 
+    /// <summary>
+    /// Every file the link read, for a make depfile: the linker script (unless the bundled one), the kernel, then the
+    /// inputs and the members of thin archives. Filled as far as the link got.
+    /// </summary>
+    public List<string> FilesRead { get; } = new();
+
     public int GotEntries { get; internal set; }
 
     /// <summary>Syscall rewrite counts (null with --no-syscall-rewrite).</summary>

@@ -56,13 +56,17 @@ public sealed class Linker
     private void Run()
     {
         var script = LoadScript(_options.ScriptPath);
+        if (_options.ScriptPath is not null)
+            _result.FilesRead.Add(_options.ScriptPath);
         using var kernel = KernelImage.Load(_options.KernelPath);
+        _result.FilesRead.Add(_options.KernelPath);
         Mark("read kernel");
         using var inputs = InputSet.Load(_options.Inputs);
+        _result.FilesRead.AddRange(inputs.FilesRead);
         Mark("read inputs");
         var slots = CheckKernel(kernel);
         foreach (var rejected in inputs.Rejected)
-            _bag.Report(Rules.WrongObjectKind, new Location(rejected.RejectedPath, rejected.Member), $"{rejected.DisplayName} {rejected.Reason}");
+            _bag.Report(Rules.WrongObjectKind, new Location(rejected.RejectedPath, rejected.Member), $"{rejected.DisplayName} {rejected.Reason}", rejected.Fix);
         if (Failed || slots is null)
             return;
 
@@ -165,7 +169,6 @@ public sealed class Linker
             _bag.Report(Rules.ScriptError, ScriptLocation(ex.Position), ex.Message);
             return;
         }
-        Mark("script");
         foreach (var orphan in layout.Orphans)
             _bag.Report(Rules.OrphanSection, _locator.At(orphan, null), $"section '{orphan.Name}' ({orphan.Size} bytes) matches no rule of the linker script {script.File}");
         CheckSlots(layout, slots);
@@ -308,7 +311,6 @@ public sealed class Linker
         var symbols = OutputSymbols(resolution, layout, values, tlsStart);
         foreach (var (name, value) in linkerSymbols)
             symbols.Add(new OutputSymbol(name, value, 0, STB_LOCAL, STT_OBJECT, STV_HIDDEN, value, false));
-        Mark("layout-output");
 
         if (_options.OutputPath is null)
             return;
@@ -323,6 +325,7 @@ public sealed class Linker
                 ? LinkMap.FormatJson(layout, symbols, _result, phdrAddress, phdrs.Count)
                 : LinkMap.FormatText(layout, symbols, _result, phdrAddress, phdrs.Count);
             AtomicFile.WriteText(mapPath, map);
+            Mark("map");
         }
     }
 

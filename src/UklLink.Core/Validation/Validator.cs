@@ -30,7 +30,7 @@ public sealed class Validator
     {
         var v = new Validator();
         foreach (var rejected in inputs.Rejected)
-            v._bag.Report(Rules.WrongObjectKind, new Location(rejected.RejectedPath, rejected.Member), $"{rejected.DisplayName} {rejected.Reason}");
+            v._bag.Report(Rules.WrongObjectKind, new Location(rejected.RejectedPath, rejected.Member), $"{rejected.DisplayName} {rejected.Reason}", rejected.Fix);
         foreach (var obj in inputs.AllObjects)
             v.CheckObject(obj);
         v.CheckResolution(inputs, kernel);

@@ -42,7 +42,7 @@ public static class Toolchain
     public static string Build(string source, string extension, string name, Func<string, string, string> command)
     {
         string probe = command("SRC", "OUT");
-        string key = Hash(source + "\0" + extension + "\0" + probe);
+        string key = Hash(source + "\0" + extension + "\0" + name + "\0" + probe);
         string dir = Path.Combine(CacheDirectory, key);
         string obj = Path.Combine(dir, name + ".o");
         if (File.Exists(obj))
