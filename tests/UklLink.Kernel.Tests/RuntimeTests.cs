@@ -32,21 +32,23 @@ public sealed class RuntimeTests(ITestOutputHelper output)
         Assert.True(p.ExitCode == 0, $"{file} {args}: {err}");
     }
 
-    /// <summary>Builds samples/hello and links start.o + hello.o into the reference kernel; returns the vmlinux.</summary>
-    private string LinkHello(string dir)
+    /// <summary>Builds samples/NAME and links start.o + NAME.o into the reference kernel; returns the vmlinux.</summary>
+    private string LinkSample(string dir, string name)
     {
         var m = KernelBuild.Ensure();
         var objs = Path.Combine(dir, "obj");
-        Run("make", $"-s -C {Path.Combine(Samples, "hello")} OUT={objs}");
-        var linked = Path.Combine(dir, "vmlinux.hello");
+        Run("make", $"-s -C {Path.Combine(Samples, name)} OUT={objs}");
+        var linked = Path.Combine(dir, $"vmlinux.{name}");
         var stdout = new StringWriter();
         var stderr = new StringWriter();
-        int code = UklLinkCli.Run(["link", "--kernel", m.Vmlinux, "-o", linked, "--map", Path.Combine(dir, "hello.map"),
-            Path.Combine(objs, "start.o"), Path.Combine(objs, "hello.o")], stdout, stderr);
+        int code = UklLinkCli.Run(["link", "--kernel", m.Vmlinux, "-o", linked, "--map", Path.Combine(dir, $"{name}.map"),
+            Path.Combine(objs, "start.o"), Path.Combine(objs, $"{name}.o")], stdout, stderr);
         output.WriteLine(stderr.ToString());
         Assert.True(code == 0, stderr.ToString());
         return linked;
     }
+
+    private string LinkHello(string dir) => LinkSample(dir, "hello");
 
     /// <summary>A guest helper that calls execve directly and prints the errno (a shell would retry on ENOEXEC).</summary>
     private static string TryExec(string dir)
@@ -150,5 +152,48 @@ public sealed class RuntimeTests(ITestOutputHelper output)
         Assert.Contains("/UKL: exec failed with ENOEXEC", r.Console);
         Assert.Contains("SHELL-STATUS=126", r.Console);
         Assert.Contains("ukl: exec /UKL: no application linked into this kernel", r.Console);
+    }
+
+    /// <summary>
+    /// SA_RESTART signal during a blocking read on a pipe (sent by a forked child): the read is restarted through the
+    /// trampoline's `call *%rcx` and completes; a kernel address outside the image passed to write gives EFAULT.
+    /// </summary>
+    [Fact]
+    public void SignalDuringBlockingReadIsRestartedAndKernelPointersFault()
+    {
+        var linked = LinkSample(Work("sigrestart"), "sigrestart");
+        var script = "#!/bin/sh\n" + Mounts + "/UKL\ns=$?\necho \"UKL-STATUS=$s\"\nguest-exit $s\n";
+        var r = QemuHarness.Boot(linked, script, WithUkl() with { TimeoutSeconds = 90 });
+        output.WriteLine(r.ToString());
+        Assert.Contains("sigrestart: handler 1 read 1 byte 'x' efault 1 child status 0", r.Console);
+        Assert.Equal(0, r.ExitStatus);
+    }
+
+    /// <summary>Faults of the ring-0 application are user faults: SIGSEGV for the process, no oops.</summary>
+    [Fact]
+    public void ApplicationFaultsAreSigsegvNotOops()
+    {
+        var linked = LinkSample(Work("faults"), "sigrestart");
+        var script = "#!/bin/sh\n" + Mounts +
+                     "/UKL null\necho \"NULL-STATUS=$?\"\n/UKL rodata\necho \"RODATA-STATUS=$?\"\nguest-exit 0\n";
+        var r = QemuHarness.Boot(linked, script, WithUkl());
+        output.WriteLine(r.ToString());
+        Assert.Contains("NULL-STATUS=139", r.Console);
+        Assert.Contains("RODATA-STATUS=139", r.Console);
+        Assert.DoesNotContain("Oops", r.Console);
+        Assert.Equal(0, r.ExitStatus);
+    }
+
+    /// <summary>With SMAP active (QEMU -cpu max) the kernel refuses to start the application, with a message.</summary>
+    [Fact]
+    public void SmapRefusesTheApplication()
+    {
+        var linked = LinkHello(Work("smap"));
+        var script = "#!/bin/sh\n" + Mounts + "/UKL\necho \"UKL-STATUS=$?\"\nguest-exit 0\n";
+        var r = QemuHarness.Boot(linked, script, WithUkl() with { Cpu = "max", TimeoutSeconds = 120 });
+        output.WriteLine(r.ToString());
+        Assert.Contains("ukl: exec /UKL refused: SMAP is active", r.Console);
+        Assert.DoesNotContain("hello from ring 0", r.Console);
+        Assert.Equal(0, r.ExitStatus);
     }
 }
