@@ -1,11 +1,13 @@
 /*
- * hello: the sample UKL application used by the quick start.
+ * hello: the sample UKL application used by the quick start and the runtime tests.
  *
- * It talks to the kernel only through `syscall` instructions, which `ukl-link link` rewrites into calls to the
- * alternate entry. Built with the UKL flags it is clean; built with a distribution's default flags it shows the two
- * classic UKL mistakes: absolute 32-bit addresses (small code model) and red-zone use in a leaf function.
+ * Started by exec of /UKL (samples/common/start.S calls main), it prints one line with its pid and arguments and
+ * exits with the status given as its first argument (0 without one). It talks to the kernel only through `syscall`
+ * instructions, which `ukl-link link` rewrites into calls to the alternate entry. Built with the UKL flags it is
+ * clean; built with a distribution's default flags it shows the two classic UKL mistakes: absolute 32-bit addresses
+ * (small code model) and red-zone use in a leaf function.
  */
-static const char greeting[] = "hello from ring 0\n";
+static const char greeting[] = "hello from ring 0:";
 
 static long syscall3(long nr, long a, long b, long c)
 {
@@ -32,9 +34,50 @@ unsigned checksum(const char *s, unsigned n)
     return sum;
 }
 
-int main(void)
+static char line[512];
+static unsigned len;
+
+static void put(const char *s)
 {
-    const char *m = message();
-    syscall3(1 /* write */, 1, (long)m, sizeof greeting - 1);
-    return checksum(m, sizeof greeting - 1) == 0;
+    while (*s && len < sizeof line - 1)
+        line[len++] = *s++;
+}
+
+static void put_num(long v)
+{
+    char buf[24];
+    int i = sizeof buf;
+    unsigned long u = v < 0 ? -(unsigned long)v : (unsigned long)v;
+    buf[--i] = 0;
+    do
+        buf[--i] = (char)('0' + u % 10);
+    while ((u /= 10) && i > 1);
+    if (v < 0)
+        buf[--i] = '-';
+    put(buf + i);
+}
+
+int main(int argc, char **argv)
+{
+    long pid = syscall3(39 /* getpid */, 0, 0, 0);
+    int status = 0;
+
+    put(message());
+    put(" pid ");
+    put_num(pid);
+    put(" argc ");
+    put_num(argc);
+    put(" argv");
+    for (int i = 0; i < argc; i++) {
+        put(" [");
+        put(argv[i]);
+        put("]");
+    }
+    put(checksum(greeting, sizeof greeting - 1) ? "\n" : " (checksum 0)\n");
+    syscall3(1 /* write */, 1, (long)line, len);
+
+    if (argc > 1)
+        for (const char *p = argv[1]; *p >= '0' && *p <= '9'; p++)
+            status = status * 10 + (*p - '0');
+    return status & 255;
 }

@@ -1,0 +1,199 @@
+using System.Diagnostics;
+using System.Text.RegularExpressions;
+using UklLink.Cli;
+using Xunit.Abstractions;
+
+namespace UklLink.Kernel.Tests;
+
+/// <summary>
+/// The UKL runtime in the reference kernel: samples/hello (with samples/common/start.S) linked by `ukl-link link`
+/// into the reference vmlinux, started by exec of /UKL from the init script (or as init itself), in ring 0.
+/// </summary>
+public sealed class RuntimeTests(ITestOutputHelper output)
+{
+    private static readonly string Samples = Path.Combine(KernelBuild.RepoRoot, "samples");
+    private static readonly string Placeholder = Path.Combine(Samples, "common", "UKL");
+
+    private const string Mounts = "mount -t proc proc /proc; mount -t devtmpfs devtmpfs /dev 2>/dev/null\n";
+
+    private static string Work(string name)
+    {
+        var dir = Path.Combine(Path.GetTempPath(), "ukl-link-tests", $"{name}-{Guid.NewGuid().ToString("N")[..8]}");
+        Directory.CreateDirectory(dir);
+        return dir;
+    }
+
+    private static void Run(string file, string args)
+    {
+        var psi = new ProcessStartInfo(file, args) { RedirectStandardError = true, RedirectStandardOutput = true };
+        using var p = Process.Start(psi)!;
+        string err = p.StandardError.ReadToEnd() + p.StandardOutput.ReadToEnd();
+        p.WaitForExit();
+        Assert.True(p.ExitCode == 0, $"{file} {args}: {err}");
+    }
+
+    /// <summary>Builds samples/NAME and links start.o + NAME.o into the reference kernel; returns the vmlinux.</summary>
+    private string LinkSample(string dir, string name)
+    {
+        var m = KernelBuild.Ensure();
+        var objs = Path.Combine(dir, "obj");
+        Run("make", $"-s -C {Path.Combine(Samples, name)} OUT={objs}");
+        var linked = Path.Combine(dir, $"vmlinux.{name}");
+        var stdout = new StringWriter();
+        var stderr = new StringWriter();
+        int code = UklLinkCli.Run(["link", "--kernel", m.Vmlinux, "-o", linked, "--map", Path.Combine(dir, $"{name}.map"),
+            Path.Combine(objs, "start.o"), Path.Combine(objs, $"{name}.o")], stdout, stderr);
+        output.WriteLine(stderr.ToString());
+        Assert.True(code == 0, stderr.ToString());
+        return linked;
+    }
+
+    private string LinkHello(string dir) => LinkSample(dir, "hello");
+
+    /// <summary>A guest helper that calls execve directly and prints the errno (a shell would retry on ENOEXEC).</summary>
+    private static string TryExec(string dir)
+    {
+        var exe = Path.Combine(dir, "tryexec");
+        Run("gcc", $"-O2 -static -nostdlib -ffreestanding -fno-stack-protector -fno-pie -no-pie -o {exe} " +
+                   Path.Combine(KernelBuild.RepoRoot, "tests", "UklLink.Kernel.Tests", "guest", "tryexec.c"));
+        return exe;
+    }
+
+    private static QemuOptions WithUkl(params (string, string)[] more) => new()
+    {
+        TimeoutSeconds = 60,
+        ExtraFiles = [(Placeholder, "/UKL"), .. more],
+    };
+
+    private static readonly Regex HelloLine = new(@"hello from ring 0: pid (\d+) argc (\d+) argv(.*)\n");
+
+    [Fact]
+    public void HelloRunsFromTheInitScriptAndItsStatusReachesInit()
+    {
+        var linked = LinkHello(Work("hello"));
+        var script = "#!/bin/sh\n" + Mounts +
+                     "/UKL 42 one two\ns=$?\necho \"UKL-STATUS=$s\"\nguest-exit $s\n";
+        var r = QemuHarness.Boot(linked, script, WithUkl());
+        output.WriteLine(r.ToString());
+        Assert.False(r.TimedOut, r.ToString());
+        var match = HelloLine.Match(r.Console);
+        Assert.True(match.Success, r.ToString());
+        Assert.True(int.Parse(match.Groups[1].Value) > 1, match.Value);
+        Assert.Equal("4", match.Groups[2].Value);
+        Assert.Equal(" [/UKL] [42] [one] [two]", match.Groups[3].Value);
+        Assert.Contains("UKL-STATUS=42", r.Console);
+        Assert.Equal(42, r.ExitStatus);
+        Assert.DoesNotContain("Oops", r.Console);
+        Assert.DoesNotContain("WARNING", r.Console);
+    }
+
+    /// <summary>rdinit=/UKL: the application is pid 1 (kernel_execve, then ret_from_fork's return to ring 0).</summary>
+    [Fact]
+    public void HelloRunsAsInit()
+    {
+        var linked = LinkHello(Work("hello-init"));
+        var opts = WithUkl() with { ExtraCmdline = "rdinit=/UKL", TimeoutSeconds = 60 };
+        var r = QemuHarness.Boot(linked, "#!/bin/sh\nguest-exit 3\n", opts);
+        output.WriteLine(r.ToString());
+        var match = HelloLine.Match(r.Console);
+        Assert.True(match.Success, r.ToString());
+        Assert.Equal("1", match.Groups[1].Value);
+        Assert.Equal(" [/UKL]", match.Groups[3].Value);
+        // init exiting with status 0 panics the kernel ("Attempted to kill init! exitcode=0x00000000").
+        Assert.Contains("Attempted to kill init! exitcode=0x00000000", r.Console);
+    }
+
+    [Fact]
+    public void TwentyConsecutiveBootAndRunCycles()
+    {
+        var linked = LinkHello(Work("hello-20"));
+        var times = new List<double>();
+        for (int i = 0; i < 20; i++)
+        {
+            int status = 100 + i;
+            var script = "#!/bin/sh\n" + Mounts + $"/UKL {status} cycle{i}\ns=$?\necho \"UKL-STATUS=$s\"\nguest-exit $s\n";
+            var r = QemuHarness.Boot(linked, script, WithUkl());
+            Assert.False(r.TimedOut, $"cycle {i}: {r}");
+            Assert.Contains($"[/UKL] [{status}] [cycle{i}]", r.Console);
+            Assert.Equal(status, r.ExitStatus);
+            times.Add(r.Elapsed.TotalSeconds);
+        }
+        output.WriteLine($"20 boot-and-run cycles: min {times.Min():F2}s, mean {times.Average():F2}s, max {times.Max():F2}s");
+    }
+
+    /// <summary>Several runs in one boot: fresh processes, each with its own pid, mm and pinned stack.</summary>
+    [Fact]
+    public void HelloRunsRepeatedlyInOneBoot()
+    {
+        var linked = LinkHello(Work("hello-loop"));
+        var script = "#!/bin/sh\n" + Mounts +
+                     "i=0; ok=0\nwhile [ $i -lt 50 ]; do /UKL $i >/dev/null; [ $? = $i ] && ok=$((ok+1)); i=$((i+1)); done\n" +
+                     "echo \"UKL-OK=$ok\"\n/UKL 5 & wait $!\necho \"UKL-BG=$?\"\nguest-exit 0\n";
+        var r = QemuHarness.Boot(linked, script, WithUkl());
+        output.WriteLine(r.ToString());
+        Assert.Contains("UKL-OK=50", r.Console);
+        Assert.Contains("UKL-BG=5", r.Console);
+        Assert.Equal(0, r.ExitStatus);
+    }
+
+    [Fact]
+    public void WithoutAnApplicationExecFailsWithEnoexec()
+    {
+        var m = KernelBuild.Ensure();
+        var tryexec = TryExec(Work("noapp"));
+        var script = "#!/bin/sh\n" + Mounts +
+                     "/UKL\necho \"SHELL-STATUS=$?\"\n/bin/tryexec /UKL\necho \"TRYEXEC-STATUS=$?\"\nguest-exit 0\n";
+        var r = QemuHarness.Boot(m.Vmlinux, script, WithUkl((tryexec, "/bin/tryexec")));
+        output.WriteLine(r.ToString());
+        Assert.Equal(0, r.ExitStatus);
+        Assert.Contains("tryexec: /UKL: execve failed: errno 8 (ENOEXEC)", r.Console);
+        Assert.Contains("TRYEXEC-STATUS=8", r.Console);
+        // The shell retries an ENOEXEC file as a script: the placeholder says why.
+        Assert.Contains("/UKL: exec failed with ENOEXEC", r.Console);
+        Assert.Contains("SHELL-STATUS=126", r.Console);
+        Assert.Contains("ukl: exec /UKL: no application linked into this kernel", r.Console);
+    }
+
+    /// <summary>
+    /// SA_RESTART signal during a blocking read on a pipe (sent by a forked child): the read is restarted through the
+    /// trampoline's `call *%rcx` and completes; a kernel address outside the image passed to write gives EFAULT.
+    /// </summary>
+    [Fact]
+    public void SignalDuringBlockingReadIsRestartedAndKernelPointersFault()
+    {
+        var linked = LinkSample(Work("sigrestart"), "sigrestart");
+        var script = "#!/bin/sh\n" + Mounts + "/UKL\ns=$?\necho \"UKL-STATUS=$s\"\nguest-exit $s\n";
+        var r = QemuHarness.Boot(linked, script, WithUkl() with { TimeoutSeconds = 90 });
+        output.WriteLine(r.ToString());
+        Assert.Contains("sigrestart: handler 1 read 1 byte 'x' efault 1 child status 0", r.Console);
+        Assert.Equal(0, r.ExitStatus);
+    }
+
+    /// <summary>Faults of the ring-0 application are user faults: SIGSEGV for the process, no oops.</summary>
+    [Fact]
+    public void ApplicationFaultsAreSigsegvNotOops()
+    {
+        var linked = LinkSample(Work("faults"), "sigrestart");
+        var script = "#!/bin/sh\n" + Mounts +
+                     "/UKL null\necho \"NULL-STATUS=$?\"\n/UKL rodata\necho \"RODATA-STATUS=$?\"\nguest-exit 0\n";
+        var r = QemuHarness.Boot(linked, script, WithUkl());
+        output.WriteLine(r.ToString());
+        Assert.Contains("NULL-STATUS=139", r.Console);
+        Assert.Contains("RODATA-STATUS=139", r.Console);
+        Assert.DoesNotContain("Oops", r.Console);
+        Assert.Equal(0, r.ExitStatus);
+    }
+
+    /// <summary>With SMAP active (QEMU -cpu max) the kernel refuses to start the application, with a message.</summary>
+    [Fact]
+    public void SmapRefusesTheApplication()
+    {
+        var linked = LinkHello(Work("smap"));
+        var script = "#!/bin/sh\n" + Mounts + "/UKL\necho \"UKL-STATUS=$?\"\nguest-exit 0\n";
+        var r = QemuHarness.Boot(linked, script, WithUkl() with { Cpu = "max", TimeoutSeconds = 120 });
+        output.WriteLine(r.ToString());
+        Assert.Contains("ukl: exec /UKL refused: SMAP is active", r.Console);
+        Assert.DoesNotContain("hello from ring 0", r.Console);
+        Assert.Equal(0, r.ExitStatus);
+    }
+}
