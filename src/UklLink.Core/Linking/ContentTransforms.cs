@@ -18,12 +18,12 @@ internal sealed class ContentTransforms : ISectionSizes
     private ContentTransforms(MergedSections merged, EhFrameLayout? ehFrame, IReadOnlyDictionary<InputSection, string> outputOf)
     {
         Merged = merged;
-        EhFrame_ = ehFrame;
+        _ehFrame = ehFrame;
         _outputOf = outputOf;
     }
 
     public MergedSections Merged { get; }
-    private EhFrameLayout? EhFrame_ { get; }
+    private readonly EhFrameLayout? _ehFrame;
 
     public static ContentTransforms Build(IReadOnlyList<(InputSection Section, string Output)> claims, IReadOnlyList<InputSection> linkOrder,
         Resolution resolution, Func<InputSection, bool> isLive)
@@ -49,13 +49,13 @@ internal sealed class ContentTransforms : ISectionSizes
     }
 
     public bool IsExcluded(InputSection section) =>
-        Merged.IsExcluded(section) || EhFrame_ is { } eh && eh.Contains(section) && eh[section].Excluded;
+        Merged.IsExcluded(section) || _ehFrame is { } eh && eh.Contains(section) && eh[section].Excluded;
 
     public ulong SizeOf(InputSection section)
     {
         if (Merged.IsMerged(section))
             return Merged.SizeOf(section);
-        if (EhFrame_ is { } eh && eh.Contains(section))
+        if (_ehFrame is { } eh && eh.Contains(section))
             return eh[section].OutputSize;
         return section.Size;
     }
@@ -65,7 +65,7 @@ internal sealed class ContentTransforms : ISectionSizes
     {
         if (Merged.IsMerged(section))
             return (Merged.ContentsOf(section), Array.Empty<InputRelocation>());
-        if (EhFrame_ is { } eh && eh.Contains(section))
+        if (_ehFrame is { } eh && eh.Contains(section))
             return (eh.ContentsOf(section, offsetInOutput), eh.RelocationsOf(section).Select(x => x.Relocation with { Offset = x.Offset }).ToList());
         if (IsReversedTable(section))
             return Reversed(section);
@@ -100,7 +100,7 @@ internal sealed class ContentTransforms : ISectionSizes
             var m = Merged.Map(section, offset);
             return (m.Section, m.Offset);
         }
-        if (EhFrame_ is { } eh && eh.Contains(section))
+        if (_ehFrame is { } eh && eh.Contains(section))
             return eh.MapSymbol(section, offset);
         return (section, offset);
     }
