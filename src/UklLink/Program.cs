@@ -74,6 +74,9 @@ namespace UklLink.Cli
             catch (Exception ex)
             {
                 Fail($"{ex.GetType().Name}: {OneLine(ex.Message)} (please report this)", "internal error");
+                // For whoever fixes it: UKL_LINK_DEBUG=1 adds the stack trace.
+                if (Environment.GetEnvironmentVariable("UKL_LINK_DEBUG") == "1")
+                    error.WriteLine(ex.ToString());
                 return ExitCodes.UsageOrIo;
             }
         }

@@ -1173,4 +1173,25 @@ public sealed class MalformedInputFuzzTests(ITestOutputHelper output)
         var random = new Random(777 + SeedOffset);
         Fuzz(dir, "vmlinux{i}", original, random, hot, Iterations / 2, kernel => new[] { "validate", "--kernel", kernel, app });
     }
+
+    /// <summary>
+    /// The link passes on corrupted objects (symbol tables, relocations, section headers): link against the stand-in
+    /// kernel with the syscall entry, with `small` as the entry so layout, relocation and writing are reached.
+    /// </summary>
+    [Fact]
+    public void RandomlyCorruptedObjectsNeverCrashTheLinker()
+    {
+        string dir = Toolchain.NewWorkDirectory();
+        string second = MalformedInput.CopyTo(MalformedInput.SecondObject(), dir, "second.o");
+        string kernel = FakeKernel.Build(1, "ukl_entry_SYSCALL_64");
+        var original = File.ReadAllBytes(MalformedInput.SmallObject());
+        var hot = ElfHotRegions(original, 0);
+        var random = new Random(9001 + SeedOffset);
+        string linked = Path.Combine(dir, "vmlinux.out");
+        var exits = Fuzz(dir, "link{i}.o", original, random, hot, Iterations / 2,
+            path => new[] { "link", "-k", kernel, "-o", linked, "--entry", "small", path, second });
+        output.WriteLine($"exit 0/1/2: {string.Join('/', exits)}");
+        Assert.True(exits[0] > 0, $"no mutation linked ({string.Join('/', exits)}): the fuzzer is not reaching relocation and writing");
+        Assert.True(exits[2] > 0, $"no mutation was rejected ({string.Join('/', exits)})");
+    }
 }

@@ -142,7 +142,7 @@ public sealed record ElfHeader(byte Class, byte Data, ushort Type, ushort Machin
             ulong offset = U64(s, 24), size = U64(s, 32);
             uint link = U32(s, 40), info = U32(s, 44);
             ulong entsize = U64(s, 56);
-            const uint SHT_NOBITS = 8, SHT_SYMTAB = 2, SHT_RELA = 4, SHT_REL = 9, SHT_DYNSYM = 11, SHT_GROUP = 17, SHT_SYMTAB_SHNDX = 18;
+            const uint SHT_NOTE = 7, SHT_NOBITS = 8, SHT_SYMTAB = 2, SHT_RELA = 4, SHT_REL = 9, SHT_DYNSYM = 11, SHT_GROUP = 17, SHT_SYMTAB_SHNDX = 18;
             if (type != SHT_NOBITS && size > 0)
                 CheckRange(name, $"section {i}", offset, size, length);
             uint nameOffset = U32(s, 0);
@@ -160,8 +160,11 @@ public sealed record ElfHeader(byte Class, byte Data, ushort Type, ushort Machin
                 case SHT_SYMTAB or SHT_DYNSYM:
                     if (entsize != 24 || size % 24 != 0)
                         throw new InputException(name, $"corrupt symbol table in section {i} (entry size {entsize}, size {size})");
-                    if (link == 0 || link >= shnum)
-                        throw new InputException(name, $"corrupt symbol table in section {i} (string table index {link})");
+                    if (link == 0 || link >= shnum || U32(table.AsSpan((int)(link * 64), 64), 4) != SHT_STRTAB)
+                        throw new InputException(name, $"corrupt symbol table in section {i} (its string table, section {link}, is not a string table)");
+                    break;
+                case SHT_NOTE when size > 0:
+                    CheckNotes(stream, name, i, offset, size);
                     break;
                 case SHT_RELA or SHT_REL:
                     ulong want = type == SHT_RELA ? 24u : 16u;
@@ -175,6 +178,24 @@ public sealed record ElfHeader(byte Class, byte Data, ushort Type, ushort Machin
                         throw new InputException(name, $"corrupt section {i} (links to section {link} of {shnum})");
                     break;
             }
+        }
+    }
+
+    /// <summary>Every note's name and descriptor must lie inside its section (a parser would otherwise trust namesz/descsz).</summary>
+    private static void CheckNotes(Stream stream, string name, uint index, ulong offset, ulong size)
+    {
+        if (size > 1 << 20)
+            return; // far larger than any object's notes; the parser reads what the section holds
+        var notes = new byte[size];
+        ReadAt(stream, name, (long)offset, notes);
+        ulong at = 0;
+        while (at + 12 <= size)
+        {
+            ulong namesz = U32(notes.AsSpan((int)at), 0), descsz = U32(notes.AsSpan((int)at), 4);
+            ulong next = at + 12 + ((namesz + 3) & ~3UL) + ((descsz + 3) & ~3UL);
+            if (next > size)
+                throw new InputException(name, $"corrupt note in section {index} (a name of {namesz} and a descriptor of {descsz} bytes do not fit)");
+            at = next;
         }
     }
 

@@ -11,10 +11,21 @@ public class InputException : Exception
     }
 
     /// <summary>For inputs that name a place inside the file (<c>file:line:col: problem</c>).</summary>
-    protected InputException(string file, string problem, string message) : base(message)
+    protected InputException(string file, string problem, string message) : base(OneLine(message))
     {
         File = file;
         Problem = problem;
+    }
+
+    /// <summary>Names from corrupt input (archive members, sections) may hold control characters: escape them.</summary>
+    private static string OneLine(string message)
+    {
+        if (!message.Any(char.IsControl))
+            return message;
+        var sb = new System.Text.StringBuilder(message.Length + 8);
+        foreach (char c in message)
+            sb.Append(char.IsControl(c) ? $"\\x{(int)c:x2}" : c.ToString());
+        return sb.ToString();
     }
 
     public string File { get; }

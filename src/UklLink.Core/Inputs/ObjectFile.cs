@@ -50,11 +50,11 @@ public sealed class ObjectFile
         string name = member is null ? path : $"{path}({member})";
         var elf = ElfReading.Read(stream, name);
         var obj = new ObjectFile(path, member, header);
-        obj.Build(elf, name);
+        obj.Build(elf, name, stream);
         return obj;
     }
 
-    private void Build(ElfFile elf, string name)
+    private void Build(ElfFile elf, string name, Stream file)
     {
         int count = elf.Sections.Count;
         for (int i = 0; i < count; i++)
@@ -72,9 +72,16 @@ public sealed class ObjectFile
                     throw new InputException(name, "more than one symbol table");
                 symtab = st;
             }
+            ulong alignment = s.VirtualAddressAlignment;
+            if (alignment > 1 && (alignment & (alignment - 1)) != 0)
+                throw new InputException(name, $"section '{s.Name.Value}' has alignment {alignment}, which is not a power of two");
             // Keep only the section's stream view alive, not the LibObjectFile model (symbols, relocation entries), which
             // is garbage once this object is built.
-            var content = s is ElfStreamSection ss ? ss.Stream : null;
+            // A section LibObjectFile models as something else (a note table, say) is read from the file itself, so
+            // Data always has exactly Size bytes (the header pass checked that they lie inside the file).
+            var content = s is ElfStreamSection ss ? ss.Stream
+                : s.Type == ElfSectionType.NoBits || s.Size == 0 ? null
+                : new SliceStream(file, (long)s.Position, (long)s.Size);
             string sectionName = s.Name.Value ?? "";
             _sections[index] = new InputSection(this, index, s.Name.Value ?? "", (uint)s.Type, (ulong)s.Flags,
                 s.Size, s.VirtualAddressAlignment, s.Link.Section is { } l ? (uint)l.SectionIndex : (uint)s.Link.SpecialIndex,

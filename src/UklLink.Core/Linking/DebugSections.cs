@@ -29,7 +29,9 @@ internal sealed class DebugSections
                 if (!_groups.TryGetValue(section.Name, out var list))
                     _groups[section.Name] = list = new List<InputSection>();
                 ulong end = list.Count == 0 ? 0 : _offsets[list[^1]] + list[^1].Size;
-                ulong align = Math.Max(1, section.Alignment);
+                // DWARF never needs more than a few bytes of alignment; a larger value (only seen in corrupt input)
+                // would only inflate the output, so it is capped.
+                ulong align = Math.Clamp(section.Alignment, 1, 4096);
                 _offsets[section] = (end + align - 1) & ~(align - 1);
                 list.Add(section);
             }
@@ -55,7 +57,7 @@ internal sealed class DebugSections
                 part.Data.CopyTo(buffer, at);
                 Relocator.Apply(part, part.Relocations, buffer, at, _offsets[part], values, ignored);
             }
-            extras.Add(new VmlinuxWriter.ExtraSection(name, SHT_PROGBITS, parts[0].Flags & ~SHF_ALLOC, parts.Max(p => Math.Max(1, p.Alignment)), buffer));
+            extras.Add(new VmlinuxWriter.ExtraSection(name, SHT_PROGBITS, parts[0].Flags & ~SHF_ALLOC, parts.Max(p => Math.Clamp(p.Alignment, 1, 4096)), buffer));
         }
         return extras;
     }

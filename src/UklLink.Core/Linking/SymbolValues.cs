@@ -45,7 +45,12 @@ internal sealed class SymbolValues : IRelocationContext
 
     public ulong GotBase => _linkerSymbols.TryGetValue("_GLOBAL_OFFSET_TABLE_", out ulong v) ? v : 0;
 
-    public ulong GotEntryAddress(InputRelocation relocation) => _gotAddress + _gotSlots[GotKey(relocation.Symbol, _resolution)];
+    public bool TryGetGotEntryAddress(InputRelocation relocation, out ulong address)
+    {
+        bool found = _gotSlots.TryGetValue(GotKey(relocation.Symbol, _resolution), out ulong slot);
+        address = _gotAddress + slot;
+        return found;
+    }
 
     /// <summary>GOT entries are per target: a global name, or a local symbol object.</summary>
     public static object GotKey(InputSymbol symbol, Resolution resolution) =>

@@ -9,8 +9,9 @@ public interface IRelocationContext
 {
     RelocationTarget Resolve(InputRelocation relocation);
 
-    /// <summary>Address of the GOT entry reserved for the relocation's target during the scan.</summary>
-    ulong GotEntryAddress(InputRelocation relocation);
+    /// <summary>Address of the GOT entry the scan reserved for the relocation's target; false when there is none
+    /// (a GOT relocation in a section the scan does not cover, such as debug information).</summary>
+    bool TryGetGotEntryAddress(InputRelocation relocation, out ulong address);
 
     /// <summary>Start of the TLS template (PT_TLS p_vaddr) and the thread pointer's offset from it (aligned memsz).</summary>
     ulong TlsStart { get; }
@@ -213,7 +214,12 @@ public static class Relocator
         switch (form)
         {
             case GotForm.Keep:
-                WriteSigned(span, at, 4, (long)(context.GotEntryAddress(r) + (ulong)addend - p), r, type, problems);
+                if (!context.TryGetGotEntryAddress(r, out ulong entry))
+                {
+                    problems.Add(new RelocationProblem(r, RelocationProblemKind.Unsupported, $"relocation {type.Name} needs a GOT entry, which only allocated code and data get"));
+                    return;
+                }
+                WriteSigned(span, at, 4, (long)(entry + (ulong)addend - p), r, type, problems);
                 return;
             case GotForm.Lea:
                 span[at - 2] = 0x8d;
