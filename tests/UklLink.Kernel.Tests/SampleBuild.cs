@@ -19,13 +19,13 @@ internal static class SampleBuild
         return dir;
     }
 
-    /// <summary>Returns the linked vmlinux; the link's log goes to <paramref name="log"/>.</summary>
-    public static string Link(string name, Action<string> log)
+    /// <summary>Returns the linked vmlinux; the link's log goes to <paramref name="log"/>; <paramref name="makeArgs"/> go to make.</summary>
+    public static string Link(string name, Action<string> log, string makeArgs = "")
     {
         var m = KernelBuild.Ensure();
         var dir = Work(name);
         var objs = Path.Combine(dir, "obj");
-        var psi = new ProcessStartInfo("make", $"-s -C {Path.Combine(Samples, name)} OUT={objs}")
+        var psi = new ProcessStartInfo("make", $"-s -C {Path.Combine(Samples, name)} OUT={objs} {makeArgs}")
         {
             RedirectStandardError = true,
             RedirectStandardOutput = true,
