@@ -1,0 +1,55 @@
+using System.Diagnostics;
+using UklLink.Cli;
+
+namespace UklLink.Kernel.Tests;
+
+/// <summary>
+/// Builds a freestanding sample (samples/NAME/Makefile: NAME.o and start.o) and links it with `ukl-link link` into
+/// the reference kernel, for the sample tests (TcpEchoTests, StressTests). Same steps as RuntimeTests.LinkSample.
+/// </summary>
+internal static class SampleBuild
+{
+    public static readonly string Samples = Path.Combine(KernelBuild.RepoRoot, "samples");
+    public static readonly string Placeholder = Path.Combine(Samples, "common", "UKL");
+
+    public static string Work(string name)
+    {
+        var dir = Path.Combine(Path.GetTempPath(), "ukl-link-tests", $"{name}-{Guid.NewGuid().ToString("N")[..8]}");
+        Directory.CreateDirectory(dir);
+        return dir;
+    }
+
+    /// <summary>Returns the linked vmlinux; the link's log goes to <paramref name="log"/>; <paramref name="makeArgs"/> go to make.</summary>
+    public static string Link(string name, Action<string> log, string makeArgs = "")
+    {
+        var m = KernelBuild.Ensure();
+        var dir = Work(name);
+        var objs = Path.Combine(dir, "obj");
+        var psi = new ProcessStartInfo("make", $"-s -C {Path.Combine(Samples, name)} OUT={objs} {makeArgs}")
+        {
+            RedirectStandardError = true,
+            RedirectStandardOutput = true,
+        };
+        using (var p = Process.Start(psi)!)
+        {
+            string err = p.StandardError.ReadToEnd() + p.StandardOutput.ReadToEnd();
+            p.WaitForExit();
+            Assert.True(p.ExitCode == 0, $"make {name}: {err}");
+        }
+        var linked = Path.Combine(dir, $"vmlinux.{name}");
+        var stdout = new StringWriter();
+        var stderr = new StringWriter();
+        int code = UklLinkCli.Run(["link", "--kernel", m.Vmlinux, "-o", linked, "--map", Path.Combine(dir, $"{name}.map"),
+            Path.Combine(objs, "start.o"), Path.Combine(objs, $"{name}.o")], stdout, stderr);
+        log(stderr.ToString());
+        Assert.True(code == 0, stderr.ToString());
+        return linked;
+    }
+
+    public static int FreePort()
+    {
+        using var probe = new System.Net.Sockets.TcpListener(System.Net.IPAddress.Loopback, 0);
+        probe.Start();
+        return ((System.Net.IPEndPoint)probe.LocalEndpoint).Port;
+    }
+}
