@@ -7,14 +7,9 @@
  * clean; built with a distribution's default flags it shows the two classic UKL mistakes: absolute 32-bit addresses
  * (small code model) and red-zone use in a leaf function.
  */
-static const char greeting[] = "hello from ring 0:";
+#include "../common/sample.h"
 
-static long syscall3(long nr, long a, long b, long c)
-{
-    long ret;
-    __asm__ volatile("syscall" : "=a"(ret) : "a"(nr), "D"(a), "S"(b), "d"(c) : "rcx", "r11", "memory");
-    return ret;
-}
+static const char greeting[] = "hello from ring 0:";
 
 /* Taking an object's address: `mov $greeting, %eax` (R_X86_64_32) in the small code model. */
 const char *message(void)
@@ -46,20 +41,12 @@ static void put(const char *s)
 static void put_num(long v)
 {
     char buf[24];
-    int i = sizeof buf;
-    unsigned long u = v < 0 ? -(unsigned long)v : (unsigned long)v;
-    buf[--i] = 0;
-    do
-        buf[--i] = (char)('0' + u % 10);
-    while ((u /= 10) && i > 1);
-    if (v < 0)
-        buf[--i] = '-';
-    put(buf + i);
+    put(sample_decimal(buf, sizeof buf, v));
 }
 
 int main(int argc, char **argv)
 {
-    long pid = syscall3(39 /* getpid */, 0, 0, 0);
+    long pid = sys(SYS_getpid);
     int status = 0;
 
     put(message());
@@ -74,7 +61,7 @@ int main(int argc, char **argv)
         put("]");
     }
     put(checksum(greeting, sizeof greeting - 1) ? "\n" : " (checksum 0)\n");
-    syscall3(1 /* write */, 1, (long)line, len);
+    sys(SYS_write, 1, (long)line, len);
 
     if (argc > 1)
         for (const char *p = argv[1]; *p >= '0' && *p <= '9'; p++)

@@ -9,32 +9,13 @@
  * With an argument it faults instead, to show that application faults are user faults (SIGSEGV, no oops):
  * "null" writes to address 8, "rodata" writes to its own read-only data (a kernel-half address).
  */
-#define SYS_read 0
-#define SYS_write 1
-#define SYS_rt_sigaction 13
-#define SYS_rt_sigreturn 15
-#define SYS_nanosleep 35
-#define SYS_getpid 39
-#define SYS_fork 57
-#define SYS_exit 60
-#define SYS_wait4 61
-#define SYS_kill 62
-#define SYS_getppid 110
-#define SYS_pipe 22
+#include "../common/sample.h"
+
 #define SIGUSR1 10
 #define SA_RESTORER 0x04000000
 #define SA_RESTART 0x10000000
 
-static long sys(long n, long a, long b, long c, long d)
-{
-    long r;
-    register long r10 __asm__("r10") = d;
-    __asm__ volatile("syscall" : "=a"(r) : "a"(n), "D"(a), "S"(b), "d"(c), "r"(r10) : "rcx", "r11", "memory");
-    return r;
-}
-
-void sigrestart_restorer(void);
-__asm__(".text\n.globl sigrestart_restorer\nsigrestart_restorer:\n\tmovl $15, %eax\n\tsyscall\n\tud2\n");
+SAMPLE_SIGNAL_RESTORER(sigrestart_restorer);
 
 static volatile int handled;
 static int fds[2];
@@ -54,16 +35,8 @@ static void put(const char *s)
 
 static void put_num(long v)
 {
-    char b[24];
-    int i = sizeof b;
-    unsigned long u = v < 0 ? -(unsigned long)v : (unsigned long)v;
-    b[--i] = 0;
-    do
-        b[--i] = (char)('0' + u % 10);
-    while ((u /= 10) && i > 1);
-    if (v < 0)
-        b[--i] = '-';
-    put(b + i);
+    char buf[24];
+    put(sample_decimal(buf, sizeof buf, v));
 }
 
 static const char ro[16] = "read-only";

@@ -21,17 +21,7 @@
  * not in .data/.bss (docs/kernel.md). "image-put_user" reports, without judging, what wait4 does with a status
  * word in .bss (EFAULT with the runtime of patches 0005/0006).
  */
-#define SYS_write 1
-#define SYS_rt_sigaction 13
-#define SYS_rt_sigreturn 15
-#define SYS_nanosleep 35
-#define SYS_getpid 39
-#define SYS_fork 57
-#define SYS_exit 60
-#define SYS_wait4 61
-#define SYS_kill 62
-#define SYS_getppid 110
-#define SYS_clock_gettime 228
+#include "../common/sample.h"
 
 #define SIGKILL 9
 #define SIGTERM 15
@@ -41,16 +31,7 @@
 #define EFAULT 14
 #define KERNEL_TEXT 0xffffffff81000000UL
 
-static long sys(long n, long a, long b, long c, long d)
-{
-    long r;
-    register long r10 __asm__("r10") = d;
-    __asm__ volatile("syscall" : "=a"(r) : "a"(n), "D"(a), "S"(b), "d"(c), "r"(r10) : "rcx", "r11", "memory");
-    return r;
-}
-
-void stress_restorer(void);
-__asm__(".text\n.globl stress_restorer\nstress_restorer:\n\tmovl $15, %eax\n\tsyscall\n\tud2\n");
+SAMPLE_SIGNAL_RESTORER(stress_restorer);
 
 struct timespec_k {
     long sec, nsec;
@@ -71,16 +52,8 @@ static void put(struct line *l, const char *s)
 
 static void put_num(struct line *l, long v)
 {
-    char b[24];
-    int i = sizeof b;
-    unsigned long u = v < 0 ? -(unsigned long)v : (unsigned long)v;
-    b[--i] = 0;
-    do
-        b[--i] = (char)('0' + u % 10);
-    while ((u /= 10) && i > 1);
-    if (v < 0)
-        b[--i] = '-';
-    put(l, b + i);
+    char buf[24];
+    put(l, sample_decimal(buf, sizeof buf, v));
 }
 
 static int failures;

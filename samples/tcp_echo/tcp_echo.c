@@ -15,19 +15,7 @@
  *   /UKL [PORT]          (default 7000) prints "tcp_echo: listening on port PORT", serves until SIGTERM, then
  *                        "tcp_echo: exit accepted N closed N echoed BYTES resets N"
  */
-#define SYS_read 0
-#define SYS_write 1
-#define SYS_close 3
-#define SYS_mmap 9
-#define SYS_rt_sigaction 13
-#define SYS_socket 41
-#define SYS_bind 49
-#define SYS_listen 50
-#define SYS_setsockopt 54
-#define SYS_epoll_wait 232
-#define SYS_epoll_ctl 233
-#define SYS_accept4 288
-#define SYS_epoll_create1 291
+#include "../common/sample.h"
 
 #define AF_INET 2
 #define SOCK_STREAM 1
@@ -59,24 +47,9 @@
 #define BUF_SIZE 16384
 #define MAX_EVENTS 64
 
-static long sys(long n, long a, long b, long c, long d, long e)
-{
-    long r;
-    register long r10 __asm__("r10") = d;
-    register long r8 __asm__("r8") = e;
-    __asm__ volatile("syscall" : "=a"(r) : "a"(n), "D"(a), "S"(b), "d"(c), "r"(r10), "r"(r8) : "rcx", "r11", "memory");
-    return r;
-}
-
 static long mmap6(long len)
 {
-    long r;
-    register long r10 __asm__("r10") = MAP_PRIVATE | MAP_ANONYMOUS;
-    register long r8 __asm__("r8") = -1;
-    register long r9 __asm__("r9") = 0;
-    __asm__ volatile("syscall" : "=a"(r) : "a"(SYS_mmap), "D"(0), "S"(len), "d"(PROT_READ | PROT_WRITE), "r"(r10),
-                     "r"(r8), "r"(r9) : "rcx", "r11", "memory");
-    return r;
+    return sys(SYS_mmap, 0, len, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
 }
 
 void tcp_echo_restorer(void);
