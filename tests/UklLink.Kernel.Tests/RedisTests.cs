@@ -64,7 +64,7 @@ public sealed class RedisTests(ITestOutputHelper output)
     }
 
     [Fact]
-    public void RedisServerAnswersPingSetGetAndTheBenchmark()
+    public async Task RedisServerAnswersPingSetGetAndTheBenchmark()
     {
         var prereq = Tool(Path.Combine(KernelBuild.RepoRoot, "scripts", "ensure-prereqs"), "redis-tools", 600);
         Assert.True(prereq.Exit == 0, prereq.Out);
@@ -83,7 +83,7 @@ public sealed class RedisTests(ITestOutputHelper output)
         {
             var ping = Tool("redis-cli", $"-p {port} ping", 10);
             if (ping.Out.Trim() == "PONG") { pong = ping.Out.Trim(); break; }
-            Thread.Sleep(250);
+            await Task.Delay(250);
         }
         var bootToPong = boot.Elapsed;
         string set = "", get = "", bench = "", shutdown = "";
@@ -94,7 +94,7 @@ public sealed class RedisTests(ITestOutputHelper output)
             bench = Tool("redis-benchmark", $"-p {port} -q -n 2000 -t set,get", 120).Out;
             shutdown = Tool("redis-cli", $"-p {port} shutdown nosave", 20).Out;
         }
-        var r = guest.Result;
+        var r = await guest;
         output.WriteLine($"boot to PONG: {bootToPong.TotalSeconds:F2}s");
         output.WriteLine($"SET: {set}\nGET: {get}\nbenchmark:\n{bench}\nshutdown: {shutdown}");
         output.WriteLine(r.ToString());
