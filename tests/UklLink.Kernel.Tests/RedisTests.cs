@@ -1,0 +1,119 @@
+using System.Diagnostics;
+using System.Net;
+using System.Net.Sockets;
+using System.Text.RegularExpressions;
+using UklLink.Cli;
+using Xunit.Abstractions;
+
+namespace UklLink.Kernel.Tests;
+
+/// <summary>
+/// Redis 7.0 from Debian's source (samples/redis/build: the UKL flags, the UKL musl, MALLOC=libc), linked by
+/// ukl-link and run as /UKL in ring 0 with networking; the host talks to it through a forwarded port with Debian's
+/// redis-cli and redis-benchmark (package redis-tools, installed by scripts/ensure-prereqs when missing).
+/// </summary>
+public sealed class RedisTests(ITestOutputHelper output)
+{
+    private static readonly string Placeholder = Path.Combine(KernelBuild.RepoRoot, "samples", "common", "UKL");
+
+    /// <summary>The guest's init: network as QEMU's user networking expects, then redis-server as /UKL.</summary>
+    public const string InitScript =
+        "#!/bin/sh\nmount -t proc proc /proc; mount -t sysfs sysfs /sys; mount -t devtmpfs devtmpfs /dev 2>/dev/null\n" +
+        "ip link set lo up\nip link set eth0 up\nip addr add 10.0.2.15/24 dev eth0\nip route add default via 10.0.2.2\n" +
+        "echo REDIS-BOOTED\n" +
+        "/UKL --port 6379 --protected-mode no --save '' --appendonly no --daemonize no\n" +
+        "s=$?\necho \"UKL-STATUS=$s\"\nguest-exit $s\n";
+
+    private static (int Exit, string Out) Tool(string file, string args, int timeoutSeconds = 60)
+    {
+        var psi = new ProcessStartInfo(file, args) { RedirectStandardError = true, RedirectStandardOutput = true };
+        using var p = Process.Start(psi)!;
+        var so = p.StandardOutput.ReadToEndAsync();
+        var se = p.StandardError.ReadToEndAsync();
+        if (!p.WaitForExit(timeoutSeconds * 1000))
+        {
+            p.Kill(entireProcessTree: true);
+            return (-1, so.Result + se.Result + $"\n(timed out after {timeoutSeconds}s)");
+        }
+        return (p.ExitCode, so.Result + se.Result);
+    }
+
+    private static int FreePort()
+    {
+        var l = new TcpListener(IPAddress.Loopback, 0);
+        l.Start();
+        int port = ((IPEndPoint)l.LocalEndpoint).Port;
+        l.Stop();
+        return port;
+    }
+
+    private string LinkRedis()
+    {
+        var m = KernelBuild.Ensure();
+        var build = KernelBuild.Run(Path.Combine(KernelBuild.RepoRoot, "samples", "redis", "build"), ["--inputs"],
+            TimeSpan.FromMinutes(20));
+        Assert.True(build.Exit == 0, $"samples/redis/build --inputs failed ({build.Exit}): {build.Stderr}");
+        var inputs = build.Stdout.Split('\n', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries);
+        var dir = Path.Combine(Path.GetTempPath(), "ukl-link-tests", $"redis-{Guid.NewGuid().ToString("N")[..8]}");
+        Directory.CreateDirectory(dir);
+        var linked = Path.Combine(dir, "vmlinux.redis");
+        var stderr = new StringWriter();
+        int code = UklLinkCli.Run(["link", "--kernel", m.Vmlinux, "-o", linked, .. inputs], new StringWriter(), stderr);
+        Assert.True(code == 0, stderr.ToString());
+        return linked;
+    }
+
+    [Fact]
+    public async Task RedisServerAnswersPingSetGetAndTheBenchmark()
+    {
+        var prereq = Tool(Path.Combine(KernelBuild.RepoRoot, "scripts", "ensure-prereqs"), "redis-tools", 600);
+        Assert.True(prereq.Exit == 0, prereq.Out);
+        var linked = LinkRedis();
+        int port = FreePort();
+        var boot = Stopwatch.StartNew();
+        var guest = Task.Run(() => QemuHarness.Boot(linked, InitScript, new QemuOptions
+        {
+            TimeoutSeconds = 150,
+            HostForwards = [(port, 6379)],
+            ExtraFiles = [(Placeholder, "/UKL")],
+        }));
+
+        string? pong = null;
+        while (boot.Elapsed < TimeSpan.FromSeconds(90) && !guest.IsCompleted)
+        {
+            var ping = Tool("redis-cli", $"-p {port} ping", 10);
+            if (ping.Out.Trim() == "PONG") { pong = ping.Out.Trim(); break; }
+            await Task.Delay(250);
+        }
+        var bootToPong = boot.Elapsed;
+        string set = "", get = "", bench = "", shutdown = "";
+        if (pong is not null)
+        {
+            set = Tool("redis-cli", $"-p {port} set ukl-key ring0-value").Out.Trim();
+            get = Tool("redis-cli", $"-p {port} get ukl-key").Out.Trim();
+            bench = Tool("redis-benchmark", $"-p {port} -q -n 2000 -t set,get", 120).Out;
+            shutdown = Tool("redis-cli", $"-p {port} shutdown nosave", 20).Out;
+        }
+        var r = await guest;
+        output.WriteLine($"boot to PONG: {bootToPong.TotalSeconds:F2}s");
+        output.WriteLine($"SET: {set}\nGET: {get}\nbenchmark:\n{bench}\nshutdown: {shutdown}");
+        output.WriteLine(r.ToString());
+        Assert.True(pong == "PONG", $"no PONG from redis in ring 0:\n{r}");
+        Assert.Equal("OK", set);
+        Assert.Equal("ring0-value", get);
+        // redis-benchmark -q prints "SET: 1234.56 requests per second, p50=... msec" (the line may follow \r updates).
+        var lines = bench.Split('\r', '\n').Select(l => l.Trim()).ToList();
+        foreach (var test in new[] { "SET", "GET" })
+        {
+            var line = lines.LastOrDefault(l => l.StartsWith(test + ":"));
+            Assert.True(line is not null && Regex.IsMatch(line, @"^\w+: [0-9.]+ requests per second"), $"no {test} result:\n{bench}");
+            output.WriteLine(line);
+        }
+        Assert.False(r.TimedOut, r.ToString());
+        Assert.Contains("Ready to accept connections", r.Console);
+        Assert.Contains("UKL-STATUS=0", r.Console);
+        Assert.Equal(0, r.ExitStatus);
+        Assert.DoesNotContain("Oops", r.Console);
+        Assert.DoesNotContain("double fault", r.Console);
+    }
+}
