@@ -86,9 +86,7 @@ public sealed class StressTests(ITestOutputHelper output)
     /// <summary>
     /// The same TLS check without the sample's workaround (a 64-byte aligned TLS variable): PT_TLS p_align 4, memsz 16.
     /// </summary>
-    [Fact(Skip = "kernel bug in ukl_setup_tls (patch 0005): the template is copied to tp - round_up(tls_memsz, " +
-                 "max(tls_align, 64)) while local-exec offsets are relative to tp - round_up(tls_memsz, tls_align); " +
-                 "the app reads 0 instead of 1234 unless p_align >= 64 or memsz is a multiple of 64")]
+    [Fact]
     public void TlsTemplateWithSmallAlignment()
     {
         var r = Run("EXTRA_CFLAGS=-DSTRESS_TLS_ALIGN=4");
