@@ -52,7 +52,7 @@ public sealed class MuslTests(ITestOutputHelper output)
 
     private static readonly string[] Checks =
     [
-        "constructor", "printf", "argv-env", "malloc", "pthread", "tls", "mutex", "thread-stack", "wait-status",
+        "constructor", "printf", "argv-env", "malloc", "pthread", "tls", "mutex", "thread-stack", "detached", "wait-status",
         "file", "unix-socketpair", "tcp-loopback",
     ];
 
