@@ -321,26 +321,15 @@ public sealed class Linker
 
     private Location ScriptLocation(ScriptPosition p) => new(p.File, SourceFile: p.File, SourceLine: p.Line);
 
+    /// <summary>Slot ABI v1 (the check validate makes too), and no application linked yet.</summary>
     private IReadOnlyList<Slot>? CheckKernel(KernelImage kernel)
     {
-        var where = new Location(kernel.Path, Symbol: SlotAbi.DescriptorSymbol);
-        var descriptor = kernel.ReadDescriptor();
-        var slots = kernel.GetSlots(out var missing);
-        if (descriptor is null || missing.Count > 0)
-        {
-            _bag.Report(Rules.KernelNotUkl, new Location(kernel.Path), descriptor is null
-                ? $"kernel has no {SlotAbi.DescriptorSymbol} symbol: it was not built with CONFIG_UNIKERNEL_LINUX"
-                : $"kernel lacks slot symbols: {string.Join(", ", missing)}");
+        if (SlotAbiCheck.Check(kernel, _bag) is not ({ } slots, { } descriptor))
             return null;
-        }
-        if (descriptor.AbiVersion != SlotAbi.Version || descriptor.Size != SlotAbi.DescriptorSize || descriptor.SymbolSize != SlotAbi.DescriptorSize)
-        {
-            _bag.Report(Rules.KernelNotUkl, where, $"kernel speaks slot ABI version {descriptor.AbiVersion} with a {descriptor.Size}-byte descriptor; this ukl-link supports version {SlotAbi.Version} ({SlotAbi.DescriptorSize} bytes)");
-            return null;
-        }
         if (descriptor.HasApplication)
         {
-            _bag.Report(Rules.KernelNotUkl, where, "kernel already has an application linked into its slots; link against the kernel build's own vmlinux",
+            _bag.Report(Rules.KernelNotUkl, new Location(kernel.Path, Symbol: SlotAbi.DescriptorSymbol),
+                "kernel already has an application linked into its slots; link against the kernel build's own vmlinux",
                 "pass the vmlinux from kernel/build, not the output of an earlier ukl-link link");
             return null;
         }

@@ -165,33 +165,12 @@ public sealed class Validator
 
     private void CheckKernel(KernelImage kernel)
     {
-        var where = new Location(kernel.Path, Symbol: SlotAbi.DescriptorSymbol);
-        var descriptor = kernel.ReadDescriptor();
-        if (descriptor is null)
-        {
-            _bag.Report(Rules.KernelNotUkl, new Location(kernel.Path), $"kernel has no {SlotAbi.DescriptorSymbol} symbol: it was not built with CONFIG_UNIKERNEL_LINUX");
+        if (SlotAbiCheck.Check(kernel, _bag) is not ({ } slots, { } descriptor))
             return;
-        }
-        var slots = kernel.GetSlots(out var missing);
-        if (missing.Count > 0)
-        {
-            _bag.Report(Rules.KernelNotUkl, where, $"kernel has a descriptor but lacks slot symbols: {string.Join(", ", missing)}");
-            return;
-        }
-        if (descriptor.AbiVersion != SlotAbi.Version)
-        {
-            _bag.Report(Rules.KernelNotUkl, where, $"kernel speaks slot ABI version {descriptor.AbiVersion}; this ukl-link supports version {SlotAbi.Version}",
-                "use the ukl-link release that matches the kernel, or rebuild the kernel from this project's kernel/ patches");
-            return;
-        }
-        if (descriptor.Size != SlotAbi.DescriptorSize || descriptor.SymbolSize != SlotAbi.DescriptorSize)
-        {
-            _bag.Report(Rules.KernelNotUkl, where, $"kernel's {SlotAbi.DescriptorSymbol} is {descriptor.Size} bytes (symbol size {descriptor.SymbolSize}); slot ABI v1 defines {SlotAbi.DescriptorSize}");
-            return;
-        }
         string sizes = string.Join(", ", slots.Select(s => $"{s.Name.Role} {FormatSize(s.Size)}"));
         string app = descriptor.HasApplication ? "an application is already linked" : "no application linked";
-        _bag.Report(Rules.KernelDescriptor, where, $"kernel carries UKL slot ABI v{descriptor.AbiVersion} ({sizes}; {app})");
+        _bag.Report(Rules.KernelDescriptor, new Location(kernel.Path, Symbol: SlotAbi.DescriptorSymbol),
+            $"kernel carries UKL slot ABI v{descriptor.AbiVersion} ({sizes}; {app})");
     }
 
     private static string FormatSize(ulong bytes) =>
