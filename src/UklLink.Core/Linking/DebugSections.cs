@@ -1,5 +1,6 @@
 using UklLink.Inputs;
 using UklLink.Output;
+using UklLink.Symbols;
 using UklLink.X86_64;
 using static UklLink.Inputs.ElfConstants;
 
@@ -15,16 +16,15 @@ internal sealed class DebugSections
     private readonly Dictionary<string, List<InputSection>> _groups = new(StringComparer.Ordinal);
     private readonly Dictionary<InputSection, ulong> _offsets = new();
 
-    public DebugSections(IReadOnlyList<ObjectFile> included)
+    public DebugSections(IReadOnlyList<ObjectFile> included, ComdatGroups comdats)
     {
-        var signatures = new Dictionary<string, ObjectFile>(StringComparer.Ordinal);
         foreach (var obj in included)
             foreach (var section in obj.AllSections)
             {
                 if (section.IsAlloc || !section.Name.StartsWith(".debug_", StringComparison.Ordinal) || section.Type is SHT_RELA or SHT_REL)
                     continue;
                 // Debug sections of a discarded COMDAT copy go with it.
-                if (section.ComdatSignature is { } sig && !signatures.TryAdd(sig, obj) && signatures[sig] != obj)
+                if (!comdats.Keeps(section))
                     continue;
                 if (!_groups.TryGetValue(section.Name, out var list))
                     _groups[section.Name] = list = new List<InputSection>();

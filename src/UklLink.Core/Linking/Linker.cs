@@ -57,6 +57,7 @@ public sealed class Linker
     private IReadOnlyList<Slot> _slots = Array.Empty<Slot>();
     private Resolution _resolution = null!;
     private HashSet<string> _scriptNames = new(StringComparer.Ordinal);
+    private ComdatGroups _comdats = null!;
     private List<InputSection> _live = new();
     private SyscallRewritePass? _rewrite;
     private LinkerMadeSections _made = null!;
@@ -121,7 +122,8 @@ public sealed class Linker
         // relaxes to local-exec: the call disappears, so the name needs no definition (as with GNU ld).
         _resolution = Resolver.Resolve(inputs, name => _scriptNames.Contains(name) || _kernel.GlobalSymbols.ContainsKey(name) || name == TlsGetAddr);
         ReportResolution(_resolution);
-        _live = LiveSections(_resolution.Included);
+        _comdats = new ComdatGroups(_resolution.Included);
+        _live = LiveSections(_resolution.Included, _comdats);
         return !Failed;
     }
 
@@ -174,7 +176,7 @@ public sealed class Linker
     private bool Bind()
     {
         _tls = TlsSegment.Of(_layout);
-        _debug = new DebugSections(_resolution.Included);
+        _debug = new DebugSections(_resolution.Included, _comdats);
         var layout = _layout;
         _values = new SymbolValues(_resolution, layout, _kernel, _made.CommonAddresses(),
             (section, offset) => layout.Placed.TryGetValue(section, out var piece) && piece.Output is not null ? piece.Address + offset
@@ -383,26 +385,11 @@ public sealed class Linker
     private static bool IsReferenced(Resolution resolution, string name) =>
         resolution.Included.Any(o => o.Symbols.Any(s => s.IsUndefined && s.Name == name));
 
-    /// <summary>Allocatable sections of the included objects; of COMDAT groups with one signature only the first.</summary>
-    private static List<InputSection> LiveSections(IReadOnlyList<ObjectFile> included)
-    {
-        var groups = new Dictionary<string, ObjectFile>(StringComparer.Ordinal);
-        var live = new List<InputSection>();
-        foreach (var obj in included)
-        {
-            foreach (var section in obj.AllSections)
-            {
-                if (!section.IsAlloc || section.Type is SHT_GROUP or SHT_RELA or SHT_REL or SHT_SYMTAB or SHT_STRTAB)
-                    continue;
-                if (section.ComdatSignature is { } sig && groups.TryGetValue(sig, out var owner) && owner != obj)
-                    continue;
-                if (section.ComdatSignature is { } sig2)
-                    groups.TryAdd(sig2, obj);
-                live.Add(section);
-            }
-        }
-        return live;
-    }
+    /// <summary>Allocatable sections of the included objects, without the members of COMDAT groups that lost.</summary>
+    private static List<InputSection> LiveSections(IReadOnlyList<ObjectFile> included, ComdatGroups comdats) =>
+        included.SelectMany(o => o.AllSections)
+            .Where(s => s.IsAlloc && s.Type is not (SHT_GROUP or SHT_RELA or SHT_REL or SHT_SYMTAB or SHT_STRTAB) && comdats.Keeps(s))
+            .ToList();
 
     private void CheckSlots(LayoutResult layout, IReadOnlyList<Slot> slots)
     {

@@ -29,8 +29,11 @@ internal sealed class LinkerMadeSections
         var made = new LinkerMadeSections();
         // The GOT decision depends only on the instruction and the kind of target, not on addresses.
         var preliminary = new PreliminaryTargets(resolution, kernel, scriptNames);
+        bool gotRelative = false;
         foreach (var section in live)
             foreach (var r in section.Relocations)
+            {
+                gotRelative |= r.Type is RelocationTypes.R_X86_64_GOTPC32 or RelocationTypes.R_X86_64_GOTPC64 or RelocationTypes.R_X86_64_GOTOFF64;
                 if (r.Type is RelocationTypes.R_X86_64_GOTPCREL or RelocationTypes.R_X86_64_GOTPCRELX or RelocationTypes.R_X86_64_REX_GOTPCRELX
                     && Relocator.NeedsGotEntry(r, section.Data, preliminary.Resolve(r.Symbol)))
                 {
@@ -38,6 +41,7 @@ internal sealed class LinkerMadeSections
                     if (!made.GotSlots.ContainsKey(key))
                         made.GotSlots[key] = (ulong)made.GotSlots.Count * 8;
                 }
+            }
         if (made.GotSlots.Count > 0)
             made.Pieces.Add(made.Got = new SyntheticPiece(".got", (ulong)made.GotSlots.Count * 8, 8, SHF_ALLOC | SHF_WRITE, noBits: false));
 
@@ -61,8 +65,7 @@ internal sealed class LinkerMadeSections
             made._commonBlocks.Add((block, offsets));
         }
 
-        if (made.GotSlots.Count > 0 || resolution.Included.Any(o => o.Symbols.Any(s => s.IsUndefined && s.Name == GlobalOffsetTable))
-            || live.Any(s => s.Relocations.Any(r => r.Type is RelocationTypes.R_X86_64_GOTPC32 or RelocationTypes.R_X86_64_GOTPC64 or RelocationTypes.R_X86_64_GOTOFF64)))
+        if (made.GotSlots.Count > 0 || gotRelative || resolution.Included.Any(o => o.Symbols.Any(s => s.IsUndefined && s.Name == GlobalOffsetTable)))
             made.Pieces.Add(made.GotPlt = new SyntheticPiece(".got.plt", 24, 8, SHF_ALLOC | SHF_WRITE, noBits: false) { Data = new byte[24] });
         return made;
     }
