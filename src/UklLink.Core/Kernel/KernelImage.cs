@@ -13,7 +13,7 @@ namespace UklLink.Kernel;
 public sealed class KernelImage : IDisposable
 {
     private readonly Stream _stream;
-    private readonly List<(ulong Flags, uint Type, ulong Address, ulong Offset, ulong Size)> _sections = new();
+    private List<SectionHeader> _sections = new();
     private readonly Dictionary<string, KernelSymbol> _globals = new(StringComparer.Ordinal);
     private readonly Dictionary<string, ulong> _allByName = new(StringComparer.Ordinal);
     private (ulong Value, ulong Size)? _descriptorSymbol;
@@ -25,6 +25,12 @@ public sealed class KernelImage : IDisposable
     }
 
     public string Path { get; }
+
+    /// <summary>The ELF header as checked on load.</summary>
+    public ElfHeader Header { get; private set; } = null!;
+
+    /// <summary>The section header table, as read (the writer works on copies).</summary>
+    public IReadOnlyList<SectionHeader> SectionHeaders => _sections;
 
     /// <summary>Address of <c>ukl_descriptor</c>, or null when the kernel has none.</summary>
     public ulong? DescriptorAddress => _descriptorSymbol?.Value;
@@ -62,25 +68,17 @@ public sealed class KernelImage : IDisposable
 
     private void ReadSections(ElfHeader header)
     {
-        var table = new byte[header.SectionCount * 64];
+        var table = new byte[header.SectionCount * SectionHeader.Size64];
         _stream.Position = (long)header.SectionHeaderOffset;
         _stream.ReadExactly(table);
-        int symtab = -1;
-        for (int i = 0; i < header.SectionCount; i++)
-        {
-            var h = table.AsSpan(i * 64, 64);
-            uint type = BinaryPrimitives.ReadUInt32LittleEndian(h[4..]);
-            _sections.Add((BinaryPrimitives.ReadUInt64LittleEndian(h[8..]), type, BinaryPrimitives.ReadUInt64LittleEndian(h[16..]),
-                BinaryPrimitives.ReadUInt64LittleEndian(h[24..]), BinaryPrimitives.ReadUInt64LittleEndian(h[32..])));
-            if (type == SHT_SYMTAB && symtab < 0)
-                symtab = i;
-        }
+        _sections = SectionHeader.ReadTable(table, (int)header.SectionCount);
+        Header = header;
+        int symtab = _sections.FindIndex(s => s.Type == SHT_SYMTAB);
         if (symtab < 0)
             return;
         // The header pass checked that the table and its string table lie inside the file and end in NUL.
-        uint link = BinaryPrimitives.ReadUInt32LittleEndian(table.AsSpan(symtab * 64 + 40));
         var symbols = ReadSection(_sections[symtab]);
-        var strings = ReadSection(_sections[(int)link]);
+        var strings = ReadSection(_sections[(int)_sections[symtab].Link]);
         for (int at = 24; at + 24 <= symbols.Length; at += 24)
         {
             var e = symbols.AsSpan(at, 24);
@@ -104,7 +102,7 @@ public sealed class KernelImage : IDisposable
         }
     }
 
-    private byte[] ReadSection((ulong Flags, uint Type, ulong Address, ulong Offset, ulong Size) section)
+    private byte[] ReadSection(SectionHeader section)
     {
         var bytes = new byte[section.Size];
         _stream.Position = (long)section.Offset;
@@ -154,13 +152,10 @@ public sealed class KernelImage : IDisposable
     {
         foreach (var s in _sections)
         {
-            if ((s.Flags & SHF_ALLOC) == 0 || s.Type == SHT_NOBITS)
-                continue;
-            // Overflow-safe containment test: an address near the top of the address space must not wrap around.
-            if (address < s.Address || address - s.Address > s.Size || (ulong)count > s.Size - (address - s.Address))
+            if (s.FileOffsetOf(address, (ulong)count) is not { } offset)
                 continue;
             var buffer = new byte[count];
-            _stream.Position = (long)(s.Offset + (address - s.Address));
+            _stream.Position = (long)offset;
             _stream.ReadExactly(buffer);
             return buffer;
         }

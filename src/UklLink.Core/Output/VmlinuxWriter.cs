@@ -18,43 +18,7 @@ public static class VmlinuxWriter
     /// <summary>A non-allocated section appended to the output (the application's DWARF).</summary>
     public sealed record ExtraSection(string Name, uint Type, ulong Flags, ulong Alignment, byte[] Data);
 
-    private const int ShdrSize = 64, SymSize = 24;
-
-    private sealed class Shdr
-    {
-        public uint Name, Type, Link, Info;
-        public ulong Flags, Addr, Offset, Size, AddrAlign, EntSize;
-
-        public static Shdr Read(ReadOnlySpan<byte> d) => new()
-        {
-            Name = BinaryPrimitives.ReadUInt32LittleEndian(d),
-            Type = BinaryPrimitives.ReadUInt32LittleEndian(d[4..]),
-            Flags = BinaryPrimitives.ReadUInt64LittleEndian(d[8..]),
-            Addr = BinaryPrimitives.ReadUInt64LittleEndian(d[16..]),
-            Offset = BinaryPrimitives.ReadUInt64LittleEndian(d[24..]),
-            Size = BinaryPrimitives.ReadUInt64LittleEndian(d[32..]),
-            Link = BinaryPrimitives.ReadUInt32LittleEndian(d[40..]),
-            Info = BinaryPrimitives.ReadUInt32LittleEndian(d[44..]),
-            AddrAlign = BinaryPrimitives.ReadUInt64LittleEndian(d[48..]),
-            EntSize = BinaryPrimitives.ReadUInt64LittleEndian(d[56..]),
-        };
-
-        public void Write(Span<byte> d)
-        {
-            BinaryPrimitives.WriteUInt32LittleEndian(d, Name);
-            BinaryPrimitives.WriteUInt32LittleEndian(d[4..], Type);
-            BinaryPrimitives.WriteUInt64LittleEndian(d[8..], Flags);
-            BinaryPrimitives.WriteUInt64LittleEndian(d[16..], Addr);
-            BinaryPrimitives.WriteUInt64LittleEndian(d[24..], Offset);
-            BinaryPrimitives.WriteUInt64LittleEndian(d[32..], Size);
-            BinaryPrimitives.WriteUInt32LittleEndian(d[40..], Link);
-            BinaryPrimitives.WriteUInt32LittleEndian(d[44..], Info);
-            BinaryPrimitives.WriteUInt64LittleEndian(d[48..], AddrAlign);
-            BinaryPrimitives.WriteUInt64LittleEndian(d[56..], EntSize);
-        }
-
-        public bool HasFileBytes => Type != SHT_NOBITS && Type != SHT_NULL && Size > 0;
-    }
+    private const int SectionHeaderSize = SectionHeader.Size64, SymSize = 24;
 
     public static void Write(KernelImage kernel, string outputPath, IReadOnlyList<(ulong Address, byte[] Bytes)> patches,
         IReadOnlyList<OutputSymbol> symbols, IReadOnlyList<ExtraSection>? extraSections = null)
@@ -63,14 +27,11 @@ public static class VmlinuxWriter
         using var source = InputFiles.OpenRead(kernel.Path);
         var ehdr = new byte[64];
         source.ReadExactly(ehdr);
-        ulong shoff = BinaryPrimitives.ReadUInt64LittleEndian(ehdr.AsSpan(0x28));
-        int shnum = BinaryPrimitives.ReadUInt16LittleEndian(ehdr.AsSpan(0x3c));
-        int shstrndx = BinaryPrimitives.ReadUInt16LittleEndian(ehdr.AsSpan(0x3e));
-        var table = new byte[shnum * ShdrSize];
-        source.Position = (long)shoff;
-        source.ReadExactly(table);
-        var shdrs = Enumerable.Range(0, shnum).Select(i => Shdr.Read(table.AsSpan(i * ShdrSize))).ToList();
-
+        // The kernel's own header pass read and checked the section table; the writer adjusts copies of it.
+        ulong shoff = kernel.Header.SectionHeaderOffset;
+        int shstrndx = (int)kernel.Header.SectionNameTableIndex;
+        var shdrs = kernel.SectionHeaders.Select(h => h.Clone()).ToList();
+        int shnum = shdrs.Count;
         int symtabIndex = shdrs.FindIndex(s => s.Type == SHT_SYMTAB);
         if (symtabIndex < 0)
             throw new InputException(kernel.Path, "kernel image has no .symtab (was it stripped?)");
@@ -79,7 +40,7 @@ public static class VmlinuxWriter
         var shstrtab = shdrs[shstrndx];
 
         // Everything from the symbol table on is rewritten when only the string tables follow it; otherwise append.
-        var tail = new HashSet<Shdr> { symtab, strtab, shstrtab };
+        var tail = new HashSet<SectionHeader> { symtab, strtab, shstrtab };
         ulong cut = symtab.Offset;
         bool tidy = shdrs.Where(s => s.HasFileBytes && !tail.Contains(s)).All(s => s.Offset + s.Size <= cut)
             && tail.All(s => s.Offset >= cut) && shoff >= cut;
@@ -92,14 +53,14 @@ public static class VmlinuxWriter
         var (newSymtab, newStrtab, localCount) = BuildSymbols(source, symtab, strtab, shdrs, symbols);
         byte[] shstrBytes = ReadAt(source, shstrtab.Offset, (int)shstrtab.Size);
         // Names of appended sections go at the end of .shstrtab.
-        var extraHeaders = new List<Shdr>();
+        var extraHeaders = new List<SectionHeader>();
         if (extras.Count > 0)
         {
             var names = new MemoryStream();
             names.Write(shstrBytes);
             foreach (var e in extras)
             {
-                extraHeaders.Add(new Shdr { Name = (uint)names.Length, Type = e.Type, Flags = e.Flags, AddrAlign = e.Alignment, Size = (ulong)e.Data.Length });
+                extraHeaders.Add(new SectionHeader { Name = (uint)names.Length, Type = e.Type, Flags = e.Flags, AddrAlign = e.Alignment, Size = (ulong)e.Data.Length });
                 names.Write(Encoding.UTF8.GetBytes(e.Name));
                 names.WriteByte(0);
             }
@@ -143,9 +104,9 @@ public static class VmlinuxWriter
             }
             pos = Pad(output, pos, 8);
             var all = shdrs.Concat(extraHeaders).ToList();
-            var newTable = new byte[all.Count * ShdrSize];
+            var newTable = new byte[all.Count * SectionHeaderSize];
             for (int i = 0; i < all.Count; i++)
-                all[i].Write(newTable.AsSpan(i * ShdrSize));
+                all[i].Write(newTable.AsSpan(i * SectionHeaderSize));
             output.Write(newTable);
             BinaryPrimitives.WriteUInt64LittleEndian(ehdr.AsSpan(0x28), pos);
             BinaryPrimitives.WriteUInt16LittleEndian(ehdr.AsSpan(0x3c), (ushort)all.Count);
@@ -170,18 +131,11 @@ public static class VmlinuxWriter
         return b;
     }
 
-    private static ulong FileOffset(List<Shdr> shdrs, ulong address, int length, string path)
-    {
-        foreach (var s in shdrs)
-        {
-            if ((s.Flags & SHF_ALLOC) == 0 || s.Type == SHT_NOBITS || address < s.Addr || address - s.Addr > s.Size || (ulong)length > s.Size - (address - s.Addr))
-                continue;
-            return s.Offset + (address - s.Addr);
-        }
-        throw new InputException(path, $"0x{length:x} bytes at 0x{address:x} are not inside a kernel section with file contents");
-    }
+    private static ulong FileOffset(List<SectionHeader> shdrs, ulong address, int length, string path) =>
+        shdrs.Select(s => s.FileOffsetOf(address, (ulong)length)).FirstOrDefault(o => o is not null)
+            ?? throw new InputException(path, $"0x{length:x} bytes at 0x{address:x} are not inside a kernel section with file contents");
 
-    private static (byte[] Symtab, byte[] Strtab, int LocalCount) BuildSymbols(Stream source, Shdr symtab, Shdr strtab, List<Shdr> shdrs,
+    private static (byte[] Symtab, byte[] Strtab, int LocalCount) BuildSymbols(Stream source, SectionHeader symtab, SectionHeader strtab, List<SectionHeader> shdrs,
         IReadOnlyList<OutputSymbol> symbols)
     {
         var old = ReadAt(source, symtab.Offset, (int)symtab.Size);
@@ -216,7 +170,7 @@ public static class VmlinuxWriter
         return (result, strings.ToArray(), locals.Count);
     }
 
-    private static int WriteSymbol(byte[] d, int at, OutputSymbol s, uint name, List<Shdr> shdrs)
+    private static int WriteSymbol(byte[] d, int at, OutputSymbol s, uint name, List<SectionHeader> shdrs)
     {
         var span = d.AsSpan(at);
         BinaryPrimitives.WriteUInt32LittleEndian(span, name);
