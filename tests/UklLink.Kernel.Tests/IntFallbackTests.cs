@@ -1,4 +1,3 @@
-using System.Diagnostics;
 using UklLink.Cli;
 using Xunit.Abstractions;
 
@@ -15,16 +14,8 @@ public sealed class IntFallbackTests(ITestOutputHelper output)
     public void SyscallRewrittenToInt81RunsInRing0()
     {
         var m = KernelBuild.Ensure();
-        var dir = Path.Combine(Path.GetTempPath(), "ukl-link-tests", "intfallback-" + Guid.NewGuid().ToString("N")[..8]);
-        Directory.CreateDirectory(dir);
-        var sample = Path.Combine(KernelBuild.RepoRoot, "samples", "intfallback");
-        var psi = new ProcessStartInfo("make", $"-s -C {sample} OUT={dir}") { RedirectStandardError = true };
-        using (var p = Process.Start(psi)!)
-        {
-            string err = p.StandardError.ReadToEnd();
-            p.WaitForExit();
-            Assert.True(p.ExitCode == 0, err);
-        }
+        var dir = SampleBuild.Work("intfallback");
+        SampleBuild.Make("intfallback", dir);
 
         var linked = Path.Combine(dir, "vmlinux.intfallback");
         var map = Path.Combine(dir, "intfallback.map");
@@ -45,7 +36,7 @@ public sealed class IntFallbackTests(ITestOutputHelper output)
         var r = QemuHarness.Boot(linked, script, new QemuOptions
         {
             TimeoutSeconds = 60,
-            ExtraFiles = [(Path.Combine(KernelBuild.RepoRoot, "samples", "common", "UKL"), "/UKL")],
+            ExtraFiles = [(SampleBuild.Placeholder, "/UKL")],
         });
         output.WriteLine(r.ToString());
         Assert.False(r.TimedOut, r.ToString());

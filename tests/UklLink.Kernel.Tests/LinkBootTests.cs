@@ -27,12 +27,7 @@ public sealed class LinkBootTests(ITestOutputHelper output)
         int _start(void) { counter++; zeroed[1] = value; return _printk(greeting) + (int)sys_getpid(); }
         """;
 
-    private static string Work()
-    {
-        var dir = Path.Combine(Path.GetTempPath(), "ukl-link-tests", "link-boot-" + Guid.NewGuid().ToString("N")[..8]);
-        Directory.CreateDirectory(dir);
-        return dir;
-    }
+    private static string Work() => SampleBuild.Work("link-boot");
 
     private static string Compile(string dir, string source)
     {

@@ -1,6 +1,5 @@
 using System.Diagnostics;
 using System.Text.RegularExpressions;
-using UklLink.Cli;
 using Xunit.Abstractions;
 
 namespace UklLink.Kernel.Tests;
@@ -11,17 +10,10 @@ namespace UklLink.Kernel.Tests;
 /// </summary>
 public sealed class RuntimeTests(ITestOutputHelper output)
 {
-    private static readonly string Samples = Path.Combine(KernelBuild.RepoRoot, "samples");
-    private static readonly string Placeholder = Path.Combine(Samples, "common", "UKL");
 
     private const string Mounts = "mount -t proc proc /proc; mount -t devtmpfs devtmpfs /dev 2>/dev/null\n";
 
-    private static string Work(string name)
-    {
-        var dir = Path.Combine(Path.GetTempPath(), "ukl-link-tests", $"{name}-{Guid.NewGuid().ToString("N")[..8]}");
-        Directory.CreateDirectory(dir);
-        return dir;
-    }
+    private static string Work(string name) => SampleBuild.Work(name);
 
     private static void Run(string file, string args)
     {
@@ -32,23 +24,9 @@ public sealed class RuntimeTests(ITestOutputHelper output)
         Assert.True(p.ExitCode == 0, $"{file} {args}: {err}");
     }
 
-    /// <summary>Builds samples/NAME and links start.o + NAME.o into the reference kernel; returns the vmlinux.</summary>
-    private string LinkSample(string dir, string name)
-    {
-        var m = KernelBuild.Ensure();
-        var objs = Path.Combine(dir, "obj");
-        Run("make", $"-s -C {Path.Combine(Samples, name)} OUT={objs}");
-        var linked = Path.Combine(dir, $"vmlinux.{name}");
-        var stdout = new StringWriter();
-        var stderr = new StringWriter();
-        int code = UklLinkCli.Run(["link", "--kernel", m.Vmlinux, "-o", linked, "--map", Path.Combine(dir, $"{name}.map"),
-            Path.Combine(objs, "start.o"), Path.Combine(objs, $"{name}.o")], stdout, stderr);
-        output.WriteLine(stderr.ToString());
-        Assert.True(code == 0, stderr.ToString());
-        return linked;
-    }
+    private string LinkSample(string name) => SampleBuild.Link(name, output.WriteLine);
 
-    private string LinkHello(string dir) => LinkSample(dir, "hello");
+    private string LinkHello() => LinkSample("hello");
 
     /// <summary>A guest helper that calls execve directly and prints the errno (a shell would retry on ENOEXEC).</summary>
     private static string TryExec(string dir)
@@ -62,7 +40,7 @@ public sealed class RuntimeTests(ITestOutputHelper output)
     private static QemuOptions WithUkl(params (string, string)[] more) => new()
     {
         TimeoutSeconds = 60,
-        ExtraFiles = [(Placeholder, "/UKL"), .. more],
+        ExtraFiles = [(SampleBuild.Placeholder, "/UKL"), .. more],
     };
 
     private static readonly Regex HelloLine = new(@"hello from ring 0: pid (\d+) argc (\d+) argv(.*)\n");
@@ -70,7 +48,7 @@ public sealed class RuntimeTests(ITestOutputHelper output)
     [Fact]
     public void HelloRunsFromTheInitScriptAndItsStatusReachesInit()
     {
-        var linked = LinkHello(Work("hello"));
+        var linked = LinkHello();
         var script = "#!/bin/sh\n" + Mounts +
                      "/UKL 42 one two\ns=$?\necho \"UKL-STATUS=$s\"\nguest-exit $s\n";
         var r = QemuHarness.Boot(linked, script, WithUkl());
@@ -91,7 +69,7 @@ public sealed class RuntimeTests(ITestOutputHelper output)
     [Fact]
     public void HelloRunsAsInit()
     {
-        var linked = LinkHello(Work("hello-init"));
+        var linked = LinkHello();
         var opts = WithUkl() with { ExtraCmdline = "rdinit=/UKL", TimeoutSeconds = 60 };
         var r = QemuHarness.Boot(linked, "#!/bin/sh\nguest-exit 3\n", opts);
         output.WriteLine(r.ToString());
@@ -106,7 +84,7 @@ public sealed class RuntimeTests(ITestOutputHelper output)
     [Fact]
     public void TwentyConsecutiveBootAndRunCycles()
     {
-        var linked = LinkHello(Work("hello-20"));
+        var linked = LinkHello();
         var times = new List<double>();
         for (int i = 0; i < 20; i++)
         {
@@ -125,7 +103,7 @@ public sealed class RuntimeTests(ITestOutputHelper output)
     [Fact]
     public void HelloRunsRepeatedlyInOneBoot()
     {
-        var linked = LinkHello(Work("hello-loop"));
+        var linked = LinkHello();
         var script = "#!/bin/sh\n" + Mounts +
                      "i=0; ok=0\nwhile [ $i -lt 50 ]; do /UKL $i >/dev/null; [ $? = $i ] && ok=$((ok+1)); i=$((i+1)); done\n" +
                      "echo \"UKL-OK=$ok\"\n/UKL 5 & wait $!\necho \"UKL-BG=$?\"\nguest-exit 0\n";
@@ -161,7 +139,7 @@ public sealed class RuntimeTests(ITestOutputHelper output)
     [Fact]
     public void SignalDuringBlockingReadIsRestartedAndKernelPointersFault()
     {
-        var linked = LinkSample(Work("sigrestart"), "sigrestart");
+        var linked = LinkSample("sigrestart");
         var script = "#!/bin/sh\n" + Mounts + "/UKL\ns=$?\necho \"UKL-STATUS=$s\"\nguest-exit $s\n";
         var r = QemuHarness.Boot(linked, script, WithUkl() with { TimeoutSeconds = 90 });
         output.WriteLine(r.ToString());
@@ -173,7 +151,7 @@ public sealed class RuntimeTests(ITestOutputHelper output)
     [Fact]
     public void ApplicationFaultsAreSigsegvNotOops()
     {
-        var linked = LinkSample(Work("faults"), "sigrestart");
+        var linked = LinkSample("sigrestart");
         var script = "#!/bin/sh\n" + Mounts +
                      "/UKL null\necho \"NULL-STATUS=$?\"\n/UKL rodata\necho \"RODATA-STATUS=$?\"\nguest-exit 0\n";
         var r = QemuHarness.Boot(linked, script, WithUkl());
@@ -188,7 +166,7 @@ public sealed class RuntimeTests(ITestOutputHelper output)
     [Fact]
     public void SmapRefusesTheApplication()
     {
-        var linked = LinkHello(Work("smap"));
+        var linked = LinkHello();
         var script = "#!/bin/sh\n" + Mounts + "/UKL\necho \"UKL-STATUS=$?\"\nguest-exit 0\n";
         var r = QemuHarness.Boot(linked, script, WithUkl() with { Cpu = "max", TimeoutSeconds = 120 });
         output.WriteLine(r.ToString());

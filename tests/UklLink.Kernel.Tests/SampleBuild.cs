@@ -19,23 +19,30 @@ internal static class SampleBuild
         return dir;
     }
 
-    /// <summary>Returns the linked vmlinux; the link's log goes to <paramref name="log"/>; <paramref name="makeArgs"/> go to make.</summary>
-    public static string Link(string name, Action<string> log, string makeArgs = "")
+    /// <summary>Builds samples/NAME into <paramref name="objs"/> with its Makefile; <paramref name="makeArgs"/> go to make.</summary>
+    public static void Make(string name, string objs, string makeArgs = "")
     {
-        var m = KernelBuild.Ensure();
-        var dir = Work(name);
-        var objs = Path.Combine(dir, "obj");
         var psi = new ProcessStartInfo("make", $"-s -C {Path.Combine(Samples, name)} OUT={objs} {makeArgs}")
         {
             RedirectStandardError = true,
             RedirectStandardOutput = true,
         };
-        using (var p = Process.Start(psi)!)
-        {
-            string err = p.StandardError.ReadToEnd() + p.StandardOutput.ReadToEnd();
-            p.WaitForExit();
-            Assert.True(p.ExitCode == 0, $"make {name}: {err}");
-        }
+        using var p = Process.Start(psi)!;
+        string err = p.StandardError.ReadToEnd() + p.StandardOutput.ReadToEnd();
+        p.WaitForExit();
+        Assert.True(p.ExitCode == 0, $"make {name}: {err}");
+    }
+
+    /// <summary>
+    /// Builds samples/NAME and links start.o + NAME.o into the reference kernel (map next to it); returns the vmlinux.
+    /// The link's log goes to <paramref name="log"/>; <paramref name="makeArgs"/> go to make.
+    /// </summary>
+    public static string Link(string name, Action<string> log, string makeArgs = "")
+    {
+        var m = KernelBuild.Ensure();
+        var dir = Work(name);
+        var objs = Path.Combine(dir, "obj");
+        Make(name, objs, makeArgs);
         var linked = Path.Combine(dir, $"vmlinux.{name}");
         var stdout = new StringWriter();
         var stderr = new StringWriter();
