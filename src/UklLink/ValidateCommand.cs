@@ -86,7 +86,7 @@ public static class ValidateCommand
         {
             // What `link` would fail on beyond validate's own checks: layout, slot sizes, relocation ranges (a missing
             // entry is left out: validating a library against a kernel is legitimate).
-            var link = Linker.Link(new LinkOptions { KernelPath = kernelPath!, Inputs = paths, OutputPath = null });
+            var link = Linker.Link(new LinkOptions { KernelPath = kernelPath!, Inputs = paths, OutputPath = null }, kernel, inputs);
             foreach (var f in link.Findings.Findings.Where(f => LinkOnlyRules.Contains(f.Rule)))
                 bag.Add(f);
         }

@@ -38,8 +38,32 @@ public sealed class Linker
     public static LinkResult Link(LinkOptions options)
     {
         var linker = new Linker(options);
-        linker.Run();
+        var script = linker.ReadScript();
+        using var kernel = KernelImage.Load(options.KernelPath);
+        linker.Mark("read kernel");
+        using var inputs = InputSet.Load(options.Inputs);
+        linker.Mark("read inputs");
+        linker.Run(script, kernel, inputs);
         return linker._result;
+    }
+
+    /// <summary>
+    /// The passes on a kernel and inputs already read (validate --kernel has them open): nothing is read twice. The
+    /// rewrite pass replaces the contents of rewritten code sections in <paramref name="inputs"/>.
+    /// </summary>
+    public static LinkResult Link(LinkOptions options, KernelImage kernel, InputSet inputs)
+    {
+        var linker = new Linker(options);
+        linker.Run(linker.ReadScript(), kernel, inputs);
+        return linker._result;
+    }
+
+    private Script ReadScript()
+    {
+        var script = LoadScript(_options.ScriptPath);
+        if (_options.ScriptPath is not null)
+            _result.FilesRead.Add(_options.ScriptPath);
+        return script;
     }
 
     private void Mark(string pass)
@@ -69,18 +93,12 @@ public sealed class Linker
     private ulong _entry;
 
     /// <summary>The passes, in order; each returns false when it reported an error that stops the link.</summary>
-    private void Run()
+    private void Run(Script script, KernelImage kernel, InputSet inputs)
     {
-        _script = LoadScript(_options.ScriptPath);
-        if (_options.ScriptPath is not null)
-            _result.FilesRead.Add(_options.ScriptPath);
-        using var kernel = KernelImage.Load(_options.KernelPath);
+        _script = script;
         _kernel = kernel;
-        _result.FilesRead.Add(_options.KernelPath);
-        Mark("read kernel");
-        using var inputs = InputSet.Load(_options.Inputs);
+        _result.FilesRead.Add(kernel.Path);
         _result.FilesRead.AddRange(inputs.FilesRead);
-        Mark("read inputs");
 
         if (!CheckInputs(inputs) || !Resolve(inputs))
             return;
