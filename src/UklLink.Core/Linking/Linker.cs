@@ -173,7 +173,7 @@ public sealed class Linker
                 Slots = _slots,
                 ExternalSymbol = name => _kernel.TryGetSymbolValue(name, out ulong v) ? v : null,
                 DefinedByApplication = name => _resolution.Definitions.ContainsKey(name),
-                ReferencedByApplication = name => IsReferenced(_resolution, name),
+                ReferencedByApplication = _resolution.Referenced.Contains,
                 Sizes = claims => _transforms = ContentTransforms.Build(claims, _live, _resolution, liveSet.Contains),
             });
         }
@@ -399,9 +399,6 @@ public sealed class Linker
         }
         return names;
     }
-
-    private static bool IsReferenced(Resolution resolution, string name) =>
-        resolution.Included.Any(o => o.Symbols.Any(s => s.IsUndefined && s.Name == name));
 
     /// <summary>Allocatable sections of the included objects, without the members of COMDAT groups that lost.</summary>
     private static List<InputSection> LiveSections(IReadOnlyList<ObjectFile> included, ComdatGroups comdats) =>

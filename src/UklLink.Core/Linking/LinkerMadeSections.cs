@@ -65,7 +65,7 @@ internal sealed class LinkerMadeSections
             made._commonBlocks.Add((block, offsets));
         }
 
-        if (made.GotSlots.Count > 0 || gotRelative || resolution.Included.Any(o => o.Symbols.Any(s => s.IsUndefined && s.Name == GlobalOffsetTable)))
+        if (made.GotSlots.Count > 0 || gotRelative || resolution.Referenced.Contains(GlobalOffsetTable))
             made.Pieces.Add(made.GotPlt = new SyntheticPiece(".got.plt", 24, 8, SHF_ALLOC | SHF_WRITE, noBits: false) { Data = new byte[24] });
         return made;
     }

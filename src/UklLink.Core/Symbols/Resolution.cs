@@ -6,8 +6,9 @@ namespace UklLink.Symbols;
 public sealed class Resolution
 {
     internal Resolution(IReadOnlyList<ObjectFile> included, IReadOnlyDictionary<string, InputSymbol> definitions,
-        IReadOnlyList<UndefinedReference> undefined, IReadOnlyList<DuplicateDefinition> duplicates)
+        IReadOnlyList<UndefinedReference> undefined, IReadOnlyList<DuplicateDefinition> duplicates, IReadOnlySet<string> referenced)
     {
+        Referenced = referenced;
         Included = included;
         Definitions = definitions;
         Undefined = undefined;
@@ -24,6 +25,9 @@ public sealed class Resolution
     public IReadOnlyList<UndefinedReference> Undefined { get; }
 
     public IReadOnlyList<DuplicateDefinition> Duplicates { get; }
+
+    /// <summary>Every name an included object references without defining it, weak references included.</summary>
+    public IReadOnlySet<string> Referenced { get; }
 }
 
 /// <summary>A name nothing defines, with up to a few relocations that use it.</summary>

@@ -18,6 +18,7 @@ public static class Resolver
         var included = new List<ObjectFile>();
         var defs = new Dictionary<string, InputSymbol>(StringComparer.Ordinal);
         var strongRefs = new HashSet<string>(StringComparer.Ordinal);
+        var referenced = new HashSet<string>(StringComparer.Ordinal);
         var duplicates = new List<DuplicateDefinition>();
 
         void Include(ObjectFile obj)
@@ -29,6 +30,7 @@ public static class Resolver
                     continue;
                 if (sym.IsUndefined)
                 {
+                    referenced.Add(sym.Name);
                     if (!sym.IsWeak)
                         strongRefs.Add(sym.Name);
                     continue;
@@ -99,7 +101,7 @@ public static class Resolver
             .Where(n => !defs.ContainsKey(n) && !LinkerDefinedSymbols.Names.Contains(n) && !definedOutside(n))
             .ToHashSet(StringComparer.Ordinal);
         var undefined = FindReferrers(included, missing);
-        return new Resolution(included, defs, undefined, duplicates);
+        return new Resolution(included, defs, undefined, duplicates, referenced);
     }
 
     private enum Outcome { KeepOld, TakeNew, Duplicate }
