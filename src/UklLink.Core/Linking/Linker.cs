@@ -20,7 +20,6 @@ namespace UklLink.Linking;
 public sealed class Linker
 {
     public const string DefaultScriptName = "ukl-app.ld";
-    private const string TlsGetAddr = "__tls_get_addr";
 
     private readonly LinkOptions _options;
     private readonly FindingBag _bag = new();
@@ -80,7 +79,7 @@ public sealed class Linker
     private KernelImage _kernel = null!;
     private IReadOnlyList<Slot> _slots = Array.Empty<Slot>();
     private Resolution _resolution = null!;
-    private HashSet<string> _scriptNames = new(StringComparer.Ordinal);
+    private IReadOnlySet<string> _linkerNames = new HashSet<string>();
     private ComdatGroups _comdats = null!;
     private List<InputSection> _live = new();
     private SyscallRewritePass? _rewrite;
@@ -109,7 +108,7 @@ public sealed class Linker
                 return;
             Mark("rewrite");
         }
-        _made = LinkerMadeSections.Build(_live, _resolution, _kernel, _scriptNames);
+        _made = LinkerMadeSections.Build(_live, _resolution, _kernel, _linkerNames);
         Mark("got scan");
         if (!Layout() || !Bind())
             return;
@@ -135,10 +134,8 @@ public sealed class Linker
     /// <summary>Application first, then the script's symbols, then the kernel's.</summary>
     private bool Resolve(InputSet inputs)
     {
-        _scriptNames = ScriptDefinedNames(_script);
-        // __tls_get_addr is only ever called from general- and local-dynamic TLS sequences, which a static link
-        // relaxes to local-exec: the call disappears, so the name needs no definition (as with GNU ld).
-        _resolution = Resolver.Resolve(inputs, name => _scriptNames.Contains(name) || _kernel.GlobalSymbols.ContainsKey(name) || name == TlsGetAddr);
+        _linkerNames = LinkerDefinedSymbols.For(_script);
+        _resolution = Resolver.Resolve(inputs, name => _linkerNames.Contains(name) || _kernel.GlobalSymbols.ContainsKey(name));
         ReportResolution(_resolution);
         _comdats = new ComdatGroups(_resolution.Included);
         _live = LiveSections(_resolution.Included, _comdats);
@@ -373,31 +370,6 @@ public sealed class Linker
             var first = u.ReferencedBy[0];
             _bag.Report(Rules.UndefinedSymbol, _locator.At(first.Section, first.Offset), $"undefined symbol: {u.Name}\n{string.Join("\n", lines)}{more}");
         }
-    }
-
-    private static HashSet<string> ScriptDefinedNames(Script script)
-    {
-        var names = new HashSet<string>(StringComparer.Ordinal);
-        void Add(Assignment a)
-        {
-            if (a.Symbol != ".")
-                names.Add(a.Symbol);
-        }
-        foreach (var c in script.Commands)
-        {
-            if (c is TopLevelAssignment t)
-                Add(t.Assignment);
-            if (c is SectionsCommand s)
-                foreach (var item in s.Items)
-                {
-                    if (item is AssignmentItem ai)
-                        Add(ai.Assignment);
-                    if (item is OutputSectionStatement os)
-                        foreach (var a in os.Items.OfType<AssignmentInSection>())
-                            Add(a.Assignment);
-                }
-        }
-        return names;
     }
 
     /// <summary>Allocatable sections of the included objects, without the members of COMDAT groups that lost.</summary>

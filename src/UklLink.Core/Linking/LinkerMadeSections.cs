@@ -15,8 +15,6 @@ namespace UklLink.Linking;
 /// </summary>
 internal sealed class LinkerMadeSections
 {
-    public const string GlobalOffsetTable = "_GLOBAL_OFFSET_TABLE_";
-
     private readonly List<(SyntheticPiece Block, Dictionary<InputSymbol, ulong> Offsets)> _commonBlocks = new();
 
     public Dictionary<object, ulong> GotSlots { get; } = new();
@@ -65,7 +63,7 @@ internal sealed class LinkerMadeSections
             made._commonBlocks.Add((block, offsets));
         }
 
-        if (made.GotSlots.Count > 0 || gotRelative || resolution.Referenced.Contains(GlobalOffsetTable))
+        if (made.GotSlots.Count > 0 || gotRelative || resolution.Referenced.Contains(LinkerDefinedSymbols.GlobalOffsetTable))
             made.Pieces.Add(made.GotPlt = new SyntheticPiece(".got.plt", 24, 8, SHF_ALLOC | SHF_WRITE, noBits: false) { Data = new byte[24] });
         return made;
     }
@@ -84,7 +82,7 @@ internal sealed class LinkerMadeSections
     {
         var symbols = new Dictionary<string, ulong>(StringComparer.Ordinal);
         if (GotPlt?.Output is not null)
-            symbols[GlobalOffsetTable] = GotPlt.Address;
+            symbols[LinkerDefinedSymbols.GlobalOffsetTable] = GotPlt.Address;
         return symbols;
     }
 

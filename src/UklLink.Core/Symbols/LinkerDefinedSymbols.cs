@@ -1,16 +1,47 @@
+using UklLink.Linking;
+using UklLink.LinkerScript;
+
 namespace UklLink.Symbols;
 
 /// <summary>
-/// Symbols the default UKL linker script defines, so references to them are never undefined
-/// (the UKL C library finds its TLS template and constructors through them).
+/// Names a link defines itself, so references to them are never undefined: every symbol its linker script assigns
+/// (the UKL C library finds its TLS template and constructors through the default script's), _GLOBAL_OFFSET_TABLE_
+/// (.got.plt), and __tls_get_addr, which is only ever called from TLS sequences a static link relaxes away.
+/// validate and link answer from the same place.
 /// </summary>
 public static class LinkerDefinedSymbols
 {
-    public static IReadOnlySet<string> Names { get; } = new HashSet<string>(StringComparer.Ordinal)
+    public const string GlobalOffsetTable = "_GLOBAL_OFFSET_TABLE_";
+    public const string TlsGetAddr = "__tls_get_addr";
+
+    private static readonly Lazy<IReadOnlySet<string>> DefaultNames =
+        new(() => For(ScriptParser.Parse(DefaultScript.Text, Linker.DefaultScriptName)));
+
+    /// <summary>What a link with the default script (linker-scripts/ukl-app.ld) defines.</summary>
+    public static IReadOnlySet<string> Default => DefaultNames.Value;
+
+    public static IReadOnlySet<string> For(Script script)
     {
-        "__tls_data_start", "__tls_data_end", "__tls_bss_start", "__tls_bss_end",
-        "__init_array_start", "__init_array_end", "__preinit_array_start", "__preinit_array_end",
-        "__fini_array_start", "__fini_array_end", "__rela_iplt_start", "__rela_iplt_end",
-        "_GLOBAL_OFFSET_TABLE_", "__ehdr_start",
-    };
+        var names = new HashSet<string>(StringComparer.Ordinal) { GlobalOffsetTable, TlsGetAddr };
+        void Add(Assignment a)
+        {
+            if (a.Symbol != ".")
+                names.Add(a.Symbol);
+        }
+        foreach (var c in script.Commands)
+        {
+            if (c is TopLevelAssignment t)
+                Add(t.Assignment);
+            if (c is SectionsCommand s)
+                foreach (var item in s.Items)
+                {
+                    if (item is AssignmentItem ai)
+                        Add(ai.Assignment);
+                    if (item is OutputSectionStatement os)
+                        foreach (var a in os.Items.OfType<AssignmentInSection>())
+                            Add(a.Assignment);
+                }
+        }
+        return names;
+    }
 }

@@ -6,8 +6,8 @@ namespace UklLink.Symbols;
 /// <summary>
 /// Binds names as GNU ld does for a static link: application definitions first (strong over weak, the larger common),
 /// archive members pulled in on demand until nothing new is undefined (all archives searched repeatedly, as inside
-/// --start-group), then the kernel's global symbols and the script's symbols. Weak undefined references pull nothing
-/// and resolve to 0.
+/// --start-group), then whatever <c>definedOutside</c> says: the kernel's global symbols and the names the link defines
+/// itself (<see cref="LinkerDefinedSymbols"/>). Weak undefined references pull nothing and resolve to 0.
 /// </summary>
 public static class Resolver
 {
@@ -98,7 +98,7 @@ public static class Resolver
         // when all archives form one group after the objects).
 
         var missing = strongRefs
-            .Where(n => !defs.ContainsKey(n) && !LinkerDefinedSymbols.Names.Contains(n) && !definedOutside(n))
+            .Where(n => !defs.ContainsKey(n) && !definedOutside(n))
             .ToHashSet(StringComparer.Ordinal);
         var undefined = FindReferrers(included, missing);
         return new Resolution(included, defs, undefined, duplicates, referenced);

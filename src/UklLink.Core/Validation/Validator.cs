@@ -147,7 +147,7 @@ public sealed class Validator
 
     private void CheckResolution(InputSet inputs, KernelImage? kernel)
     {
-        var resolution = Resolver.Resolve(inputs, name => kernel is not null && kernel.GlobalSymbols.ContainsKey(name));
+        var resolution = Resolver.Resolve(inputs, name => LinkerDefinedSymbols.Default.Contains(name) || kernel is not null && kernel.GlobalSymbols.ContainsKey(name));
         foreach (var d in resolution.Duplicates)
             _bag.Report(Rules.DuplicateDefinition, At(d.Second.Section, d.Second.Value, d.Second),
                 $"duplicate symbol: {d.Name} (also defined in {d.First.File.DisplayName})");

@@ -375,4 +375,19 @@ public class LinkBehaviourTests
         ulong start = Symbol(elf, "_start");
         Assert.Contains("syscall", Toolchain.Run($"objdump -d --start-address=0x{start:x} --stop-address=0x{start + 0x40:x} {output}"));
     }
+
+    [Fact]
+    public void ValidateAndLinkAgreeOnNamesTheLinkDefinesItself()
+    {
+        // A general-dynamic TLS access calls __tls_get_addr, which the static link relaxes away, and the default
+        // script defines __init_array_start: neither is undefined for link, so neither may be for validate.
+        var obj = Obj("__thread int t; extern void (*__init_array_start[])(void); long _start(void) { return t + (long)__init_array_start; }",
+            "gd", Toolchain.UklFlags.Replace("-fno-pic", "-fpic") + " -ftls-model=global-dynamic");
+        var v = Cli.Run("validate", "--kernel", Kernel(), obj);
+        Assert.DoesNotContain("UKL010", v.Stdout);
+        Assert.Equal(0, Cli.Run("link", "-k", Kernel(), "-o", Out(), obj).ExitCode);
+        var undefined = Obj("extern int __ehdr_start; long _start(void) { return (long)&__ehdr_start; }", "ehdr");
+        Assert.Contains("undefined symbol: __ehdr_start", Cli.Run("validate", "--kernel", Kernel(), undefined).Stdout);
+        Assert.Equal(1, Cli.Run("link", "-k", Kernel(), "-o", Out(), undefined).ExitCode);
+    }
 }
