@@ -200,8 +200,8 @@ public sealed class LayoutEngine
         var output = new OutputSection(os.Name);
         foreach (var d in os.Items.OfType<InputSectionDescription>())
             pieces.AddRange(_matches[d]);
-        bool hasData = os.Items.Any(i => i is DataStatement);
-        bool empty = pieces.All(p => p.Size == 0) && !hasData && pieces.Count == 0;
+        // ld drops an output section with no input section and no data statement (its symbol assignments still run).
+        bool empty = pieces.Count == 0 && !os.Items.Any(i => i is DataStatement);
 
         ulong alignment = 1;
         foreach (var p in pieces)
@@ -255,7 +255,8 @@ public sealed class LayoutEngine
             _outputs.Add(output);
         }
         // .tbss takes no address space outside the TLS template: the next section starts where it started.
-        _dot = output.IsTls && output.IsNoBits ? start : _dot;
+        if (output.IsTls && output.IsNoBits)
+            _dot = start;
     }
 
     private void PlacePiece(OutputSection output, Piece piece)
