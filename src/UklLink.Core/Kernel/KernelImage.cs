@@ -137,14 +137,15 @@ public sealed class KernelImage : IDisposable
         if (_descriptorSymbol is not { } symbol)
             return null;
         var (address, size) = symbol;
-        var bytes = ReadBytes(address, 0x98);
+        var bytes = ReadBytes(address, SlotAbi.Offsets.Features + 8);
         if (bytes is null)
             throw new InputException(Path, $"{SlotAbi.DescriptorSymbol} at 0x{address:x} is not inside a section with file contents");
         return new SlotDescriptor(address, size,
             BinaryPrimitives.ReadUInt64LittleEndian(bytes.AsSpan(SlotAbi.Offsets.Magic)),
             BinaryPrimitives.ReadUInt32LittleEndian(bytes.AsSpan(SlotAbi.Offsets.AbiVersion)),
             BinaryPrimitives.ReadUInt32LittleEndian(bytes.AsSpan(SlotAbi.Offsets.Size)),
-            BinaryPrimitives.ReadUInt64LittleEndian(bytes.AsSpan(SlotAbi.Offsets.StackSize)));
+            BinaryPrimitives.ReadUInt64LittleEndian(bytes.AsSpan(SlotAbi.Offsets.StackSize)),
+            BinaryPrimitives.ReadUInt64LittleEndian(bytes.AsSpan(SlotAbi.Offsets.Features)));
     }
 
     /// <summary>Reads <paramref name="count"/> bytes at virtual address <paramref name="address"/>, or null if unmapped.</summary>

@@ -1,11 +1,36 @@
 namespace UklLink.Kernel;
 
 /// <summary>
-/// The names and numbers of slot ABI v1, shared with the reference kernel (docs/slot-abi.md is the contract).
+/// The names and numbers of the slot ABI, shared with the reference kernel (docs/slot-abi.md is the contract).
+/// Version 1: the entry is reached by <c>call *%rcx</c>; the kernel declares no features. Version 2: the entry is
+/// reached by <c>jmp *%rcx</c> with the resume address in <c>%r11</c>, and the descriptor's <c>features</c> word says
+/// which runtime features the kernel has.
 /// </summary>
 public static class SlotAbi
 {
-    public const uint Version = 1;
+    /// <summary>The newest slot ABI version this ukl-link speaks.</summary>
+    public const uint Version = 2;
+
+    /// <summary>Every version this ukl-link can link into.</summary>
+    public static IReadOnlyList<uint> SupportedVersions { get; } = [1, 2];
+
+    /// <summary>
+    /// Bits of the descriptor's <c>features</c> word (slot ABI v2, set by the kernel build, read-only for ukl-link).
+    /// </summary>
+    public static class Features
+    {
+        /// <summary>
+        /// Interrupts and exceptions that hit the application are delivered on a kernel stack and the entry never
+        /// writes below the application's %rsp: code that uses the red zone is safe, stacks need no pinning.
+        /// </summary>
+        public const ulong EventStack = 1UL << 0;
+
+        /// <summary>Each UKL process has its own copy-on-write .data and .bss (the data and bss slots are per-mm).</summary>
+        public const ulong PerProcessData = 1UL << 1;
+
+        /// <summary>The kernel exports direct entries for known syscall numbers (<c>ukl-link link --bypass</c>).</summary>
+        public const ulong Bypass = 1UL << 2;
+    }
     public const string DescriptorSymbol = "ukl_descriptor";
     public const int DescriptorSize = 192;
     public const ulong AppMagic = 0x31305050414C4B55; // "UKLAPP01" little-endian
@@ -30,7 +55,7 @@ public static class SlotAbi
         public const int Magic = 0x00, AbiVersion = 0x08, Size = 0x0C, Entry = 0x10, TlsImage = 0x18, TlsFileSize = 0x20,
             TlsMemSize = 0x28, TlsAlign = 0x30, Phdr = 0x38, Phnum = 0x40, Phentsize = 0x48, TextStart = 0x50,
             TextEnd = 0x58, RodataStart = 0x60, RodataEnd = 0x68, DataStart = 0x70, DataEnd = 0x78, BssStart = 0x80,
-            BssEnd = 0x88, StackSize = 0x90, Flags = 0x98;
+            BssEnd = 0x88, StackSize = 0x90, Flags = 0x98, Features = 0xA0;
     }
 }
 

@@ -3,7 +3,7 @@ using UklLink.Diagnostics;
 namespace UklLink.Kernel;
 
 /// <summary>
-/// Whether a kernel image speaks slot ABI v1 (docs/slot-abi.md): a descriptor of the known version and size and all
+/// Whether a kernel image speaks a slot ABI version this ukl-link knows (docs/slot-abi.md): a descriptor of the known version and size and all
 /// eight slot symbols. validate and link ask the same question; the first problem is reported as UKL012.
 /// </summary>
 public static class SlotAbiCheck
@@ -24,15 +24,15 @@ public static class SlotAbiCheck
             bag.Report(Rules.KernelNotUkl, where, $"kernel has a descriptor but lacks slot symbols: {string.Join(", ", missing)}");
             return null;
         }
-        if (descriptor.AbiVersion != SlotAbi.Version)
+        if (!SlotAbi.SupportedVersions.Contains(descriptor.AbiVersion))
         {
-            bag.Report(Rules.KernelNotUkl, where, $"kernel speaks slot ABI version {descriptor.AbiVersion}; this ukl-link supports version {SlotAbi.Version}",
+            bag.Report(Rules.KernelNotUkl, where, $"kernel speaks slot ABI version {descriptor.AbiVersion}; this ukl-link supports versions {string.Join(" and ", SlotAbi.SupportedVersions)}",
                 "use the ukl-link release that matches the kernel, or rebuild the kernel from this project's kernel/ patches");
             return null;
         }
         if (descriptor.Size != SlotAbi.DescriptorSize || descriptor.SymbolSize != SlotAbi.DescriptorSize)
         {
-            bag.Report(Rules.KernelNotUkl, where, $"kernel's {SlotAbi.DescriptorSymbol} is {descriptor.Size} bytes (symbol size {descriptor.SymbolSize}); slot ABI v1 defines {SlotAbi.DescriptorSize}");
+            bag.Report(Rules.KernelNotUkl, where, $"kernel's {SlotAbi.DescriptorSymbol} is {descriptor.Size} bytes (symbol size {descriptor.SymbolSize}); slot ABI v{descriptor.AbiVersion} defines {SlotAbi.DescriptorSize}");
             return null;
         }
         return (slots, descriptor);
