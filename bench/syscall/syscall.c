@@ -5,7 +5,7 @@
  * `ukl-link link` into the kernel (ring 0, the rewritten sites). Both run in the same boot with the same arguments:
  *
  *   syscall-native N REPS [CALL...]      /UKL N REPS [CALL...]      (no CALL: all of them)
- *   syscall-native trace                 /UKL trace                 (one getppid for the gdb trace, see run)
+ *   syscall-native trace                 /UKL trace                 (getppid and read64 for the gdb trace, see run)
  *
  * For every call it runs a warm-up of N/8 iterations, then REPS repetitions of N iterations and prints one line per
  * repetition:
@@ -234,11 +234,16 @@ static const struct bench benches[] = {
 
 #define NBENCH (sizeof benches / sizeof benches[0])
 
-/* ---- the getppid round trip that bench/syscall/trace-gdb.py single-steps (a breakpoint at its entry) ---- */
+/* ---- the round trips that bench/syscall/trace-gdb.py single-steps (a breakpoint at each entry) ---- */
 
 __attribute__((noinline, used)) long sysbench_trace_getppid(void)
 {
     return sys(SYS_getppid);
+}
+
+__attribute__((noinline, used)) long sysbench_trace_read64(void)
+{
+    return sys(SYS_read, zero_fd, (long)buf64, 64);
 }
 
 /* ---- setup and main ---- */
@@ -329,9 +334,14 @@ int main(int argc, char **argv)
 
     if (argc == 2 && streq(argv[1], "trace")) {
         /* The first call faults in whatever it touches; gdb traces the second (its breakpoint ignores one hit). */
+        setup();
+        long r;
         for (int i = 0; i < 2; i++)
-            if (sysbench_trace_getppid() <= 0)
-                fail("getppid", 0);
+            if ((r = sysbench_trace_getppid()) <= 0)
+                fail("getppid", r);
+        for (int i = 0; i < 2; i++)
+            if ((r = sysbench_trace_read64()) != 64)
+                fail("read64", r);
         struct line l = {.len = 0};
         put(&l, "SYSBENCH-TRACED ");
         put(&l, mode);

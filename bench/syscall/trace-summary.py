@@ -1,15 +1,15 @@
 #!/usr/bin/env python3
-"""bench/syscall/trace-summary.py: symbolises the single-stepped getppid round trips of `bench/syscall/run --trace`.
+"""bench/syscall/trace-summary.py: symbolises the single-stepped system calls of `bench/syscall/run --trace`.
 
 Usage: trace-summary.py --native EXE --linked VMLINUX --map MAP --out DIR
 
-Reads DIR/trace-native.raw and DIR/trace-ukl.raw ("pc<TAB>instruction" per executed instruction, from
-trace-gdb.py), names every pc after the nearest preceding text symbol of the native executable or the linked vmlinux
-(ukl-link's trampolines, which have no symbol, from the link map), names the addresses in each instruction (gdb's
+Reads DIR/trace-MODE-CALL.raw for MODE native and ukl, CALL getppid and read64 ("pc<TAB>instruction" per executed
+instruction, from trace-gdb.py), names every pc after the nearest preceding text symbol of the native executable or
+the linked vmlinux (ukl-link's trampolines, which have no symbol, from the link map), names the addresses in each instruction (gdb's
 disassembly) the same way, and writes:
-  DIR/trace-native.txt, DIR/trace-ukl.txt   the listing: step, pc, function+offset, phase, instruction
-  DIR/trace-summary.md                     instructions per phase and per function, both modes side by side, and
-                                           the path as runs of consecutive instructions per function
+  DIR/trace-MODE-CALL.txt   the listing: step, pc, function+offset, phase, instruction
+  DIR/trace-summary.md      per call: instructions per phase and per function, both modes side by side, and the
+                            path as runs of consecutive instructions per function
 and prints trace-summary.md. Phases: the application (the traced function), ukl-link's trampoline, the entry and
 exit assembly (.entry.text), the dispatch (do_syscall_64 and x64_sys_call), the system call (from the first
 instruction of __x64_sys_* to its return, callees included) and the entry/exit work (every other kernel function:
@@ -23,13 +23,14 @@ import subprocess
 import sys
 
 MODES = ("native", "ukl")
+CALLS = ("getppid", "read64")  # the sysbench_trace_* functions of syscall.c
 # (key for the listing, description for the summary), in path order.
 PHASES = (("app", "application (the traced function)"),
           ("trampoline", "ukl-link trampoline"),
           ("entry-asm", "entry and exit assembly (.entry.text)"),
           ("dispatch", "dispatch (do_syscall_64, x64_sys_call)"),
           ("entry-work", "entry/exit work in C (syscall_enter_from_user_mode, syscall_exit_to_user_mode, ...)"),
-          ("syscall", "the system call (__x64_sys_getppid and its callees)"))
+          ("syscall", "the system call (__x64_sys_* and its callees)"))
 DISPATCH = {"do_syscall_64", "x64_sys_call"}
 HANDLER = re.compile(r"^__(x64|do|se)_sys_")
 TRAMPOLINE = re.compile(r"^([0-9a-f]+)\s+([0-9a-f]+)\s+trampoline for (.*) at 0x([0-9a-f]+)\s*$")
@@ -109,7 +110,7 @@ def mnemonic(insn):
     return words[0] if words else ""
 
 
-def analyse(mode, raw, native, kernel):
+def analyse(label, raw, native, kernel):
     steps = []
     with open(raw, encoding="utf-8") as f:
         for line in f:
@@ -123,7 +124,7 @@ def analyse(mode, raw, native, kernel):
     depth, handler_depth = 0, None
     for pc, gdb_insn in steps:
         symbols = native if pc < 1 << 47 else kernel
-        name, start, end = symbols.lookup(pc)
+        name, start, _ = symbols.lookup(pc)
         insn = annotate(gdb_insn, native, kernel)
         if name.startswith("trampoline["):
             phase = "trampoline"
@@ -148,39 +149,26 @@ def analyse(mode, raw, native, kernel):
             depth -= 1
             if handler_depth is not None and depth < handler_depth:
                 handler_depth = None
-    with open(os.path.join(os.path.dirname(raw), f"trace-{mode}.txt"), "w", encoding="utf-8") as f:
-        f.write(f"# getppid round trip, {mode}: {len(rows)} instructions (bench/syscall/run --trace)\n")
-        f.write(" instruction\n| instruction\n")
+    mode, call = label.split("-", 1)
+    with open(os.path.join(os.path.dirname(raw), f"trace-{label}.txt"), "w", encoding="utf-8") as f:
+        f.write(f"# {call} round trip, {mode}: {len(rows)} instructions (bench/syscall/run --trace)\n")
+        f.write("# step  pc                  function+offset                          phase      | instruction\n")
         for i, (pc, name, off, phase, insn) in enumerate(rows, 1):
             f.write(f"{i:5d}  {pc:#018x}  {name + '+' + hex(off):40s} {phase:10s} | {insn}\n")
     return rows
 
 
-def main():
-    ap = argparse.ArgumentParser()
-    ap.add_argument("--native", required=True)
-    ap.add_argument("--linked", required=True)
-    ap.add_argument("--map", required=True)
-    ap.add_argument("--out", required=True)
-    args = ap.parse_args()
-    native, kernel = Symbols(args.native), Symbols(args.linked)
-    read_map(args.map, kernel)
-    traces = {}
-    for mode in MODES:
-        raw = os.path.join(args.out, f"trace-{mode}.raw")
-        if not os.path.exists(raw):
-            fail(f"{raw}: no trace (see {args.out}/gdb.log)")
-        traces[mode] = analyse(mode, raw, native, kernel)
-
-    lines = [f"getppid round trip, one instruction at a time (gdb single-step through QEMU's gdbstub, from the entry of "
-             f"sysbench_trace_getppid to its return): native {len(traces['native'])} instructions, UKL "
-             f"{len(traces['ukl'])}. Listings: trace-native.txt, trace-ukl.txt.", "",
+def summary(call, traces):
+    """Markdown for one traced call: phases, functions and the path, native beside UKL."""
+    lines = [f"**{call}**, one instruction at a time (gdb single-step, from the entry of sysbench_trace_{call} to its "
+             f"return): native {len(traces['native'])} instructions, UKL {len(traces['ukl'])} "
+             f"(listings trace-native-{call}.txt, trace-ukl-{call}.txt).", "",
              "| phase | native | UKL |", "|---|---|---|"]
     for key, description in PHASES:
         counts = [sum(1 for r in traces[m] if r[3] == key) for m in MODES]
         lines.append(f"| {description} | {counts[0]} | {counts[1]} |")
     lines.append(f"| **total** | **{len(traces['native'])}** | **{len(traces['ukl'])}** |")
-    lines += ["", "| function (instructions executed in its body) | native | UKL |", "|---|---|---|"]
+    lines += ["", "| function (instructions executed in its own body) | native | UKL |", "|---|---|---|"]
     names = []
     for mode in MODES:
         for r in traces[mode]:
@@ -197,7 +185,28 @@ def main():
             else:
                 runs.append([r[1], 1])
         lines += ["", f"Path, {mode}: " + " → ".join(f"{n} {c}" for n, c in runs)]
-    text = "\n".join(lines) + "\n"
+    return "\n".join(lines) + "\n"
+
+
+def main():
+    ap = argparse.ArgumentParser()
+    ap.add_argument("--native", required=True)
+    ap.add_argument("--linked", required=True)
+    ap.add_argument("--map", required=True)
+    ap.add_argument("--out", required=True)
+    args = ap.parse_args()
+    native, kernel = Symbols(args.native), Symbols(args.linked)
+    read_map(args.map, kernel)
+    parts = []
+    for call in CALLS:
+        traces = {}
+        for mode in MODES:
+            raw = os.path.join(args.out, f"trace-{mode}-{call}.raw")
+            if not os.path.exists(raw):
+                fail(f"{raw}: no trace (see {args.out}/gdb.log)")
+            traces[mode] = analyse(f"{mode}-{call}", raw, native, kernel)
+        parts.append(summary(call, traces))
+    text = "\n".join(parts)
     with open(os.path.join(args.out, "trace-summary.md"), "w", encoding="utf-8") as f:
         f.write(text)
     print(text)
