@@ -97,15 +97,16 @@ def main():
             name = "empty-per-iteration" if call == "empty" else call
             out.write(f"{kind}\t{name}\t" + "\t".join(f"{v:.2f}" for v in nat + ukl) + f"\t{ukl[0] / nat[0]:.3f}\n")
 
-    reps = {mode: sum(len(samples[(mode, c)]) for c in order) // len(order) for mode in MODES}
+    counts = [len(samples[(mode, c)]) for c in order for mode in MODES]
+    reps = str(min(counts)) if min(counts) == max(counts) else f"{min(counts)}-{max(counts)}"
     n = samples[("native", order[-1])][0][0]
     if kind == "icount":
         print(f"Instructions per call (QEMU `-icount shift=0`: TSC ticks = guest instructions; minimum over "
-              f"{reps['native']} repetitions of {n} calls, the largest in brackets; the empty loop subtracted):\n")
+              f"{reps} repetitions of {n} calls, the largest in brackets; the empty loop subtracted):\n")
         print("| call | native | UKL | UKL / native | issue 15 (native / UKL) | prototype, bare metal ns (Linux / UKL / UKL_BYP) |")
         print("|---|---|---|---|---|---|")
     else:
-        print(f"Wall time per call under plain TCG (ns; median over {reps['native']} repetitions of {n} calls in all "
+        print(f"Wall time per call under plain TCG (ns; median over {reps} repetitions of {n} calls in all "
               f"rounds, range in brackets; the empty loop subtracted; the ratio of the medians and of the minima, "
               f"which a loaded host disturbs least):\n")
         print("| call | native ns | UKL ns | UKL / native (medians) | UKL / native (minima) |")
