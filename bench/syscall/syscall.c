@@ -50,25 +50,14 @@ static const char *mode;
 
 /* ---- output ---- */
 
-struct line {
-    char buf[200];
-    unsigned len;
-};
-
-static void put(struct line *l, const char *s)
+/* " N": a number after a space. */
+static void put_num(struct sample_line *l, long v)
 {
-    while (*s && l->len < sizeof l->buf - 1)
-        l->buf[l->len++] = *s++;
+    sample_put(l, " ");
+    sample_put_num(l, v);
 }
 
-static void put_num(struct line *l, long v)
-{
-    char digits[24];
-    put(l, " ");
-    put(l, sample_decimal(digits, sizeof digits, v));
-}
-
-static void emit(struct line *l)
+static void emit(struct sample_line *l)
 {
     l->buf[l->len++] = '\n';
     sys(SYS_write, 1, (long)l->buf, l->len);
@@ -76,11 +65,11 @@ static void emit(struct line *l)
 
 static __attribute__((noreturn)) void fail(const char *what, long got)
 {
-    struct line l = {.len = 0};
-    put(&l, "SYSBENCH-ERROR ");
-    put(&l, mode);
-    put(&l, " ");
-    put(&l, what);
+    struct sample_line l = {.len = 0};
+    sample_put(&l, "SYSBENCH-ERROR ");
+    sample_put(&l, mode);
+    sample_put(&l, " ");
+    sample_put(&l, what);
     put_num(&l, got);
     emit(&l);
     sys(SYS_exit_group, 1);
@@ -314,11 +303,11 @@ static void measure(const struct bench *b, long n, long reps)
         long c1 = clock_ns();
         if (r != 0)
             fail(b->name, r);
-        struct line l = {.len = 0};
-        put(&l, "SYSBENCH ");
-        put(&l, mode);
-        put(&l, " ");
-        put(&l, b->name);
+        struct sample_line l = {.len = 0};
+        sample_put(&l, "SYSBENCH ");
+        sample_put(&l, mode);
+        sample_put(&l, " ");
+        sample_put(&l, b->name);
         put_num(&l, n);
         put_num(&l, (long)(t1 - t0));
         put_num(&l, c1 - c0);
@@ -342,9 +331,9 @@ int main(int argc, char **argv)
         for (int i = 0; i < 2; i++)
             if ((r = sysbench_trace_read64()) != 64)
                 fail("read64", r);
-        struct line l = {.len = 0};
-        put(&l, "SYSBENCH-TRACED ");
-        put(&l, mode);
+        struct sample_line l = {.len = 0};
+        sample_put(&l, "SYSBENCH-TRACED ");
+        sample_put(&l, mode);
         emit(&l);
         return 0;
     }
@@ -363,9 +352,9 @@ int main(int argc, char **argv)
     }
 
     setup();
-    struct line l = {.len = 0};
-    put(&l, "SYSBENCH-RUN ");
-    put(&l, mode);
+    struct sample_line l = {.len = 0};
+    sample_put(&l, "SYSBENCH-RUN ");
+    sample_put(&l, mode);
     put_num(&l, cs & 3);
     put_num(&l, n);
     put_num(&l, reps);
@@ -378,8 +367,8 @@ int main(int argc, char **argv)
             measure(&benches[i], n, reps);
     }
     l.len = 0;
-    put(&l, "SYSBENCH-END ");
-    put(&l, mode);
+    sample_put(&l, "SYSBENCH-END ");
+    sample_put(&l, mode);
     emit(&l);
     return 0;
 }
