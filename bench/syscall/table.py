@@ -103,7 +103,8 @@ def main():
     if kind == "icount":
         print(f"Instructions per call (QEMU `-icount shift=0`: TSC ticks = guest instructions; minimum over "
               f"{reps} repetitions of {n} calls, the largest in brackets; the empty loop subtracted):\n")
-        print("| call | native | UKL | UKL / native | issue 15 (native / UKL) | prototype, bare metal ns (Linux / UKL / UKL_BYP) |")
+        print("| call | native | UKL | UKL / native | issue 15 (native / UKL) "
+              "| prototype, bare metal ns (Linux / UKL / UKL_BYP) |")
         print("|---|---|---|---|---|---|")
     else:
         print(f"Wall time per call under plain TCG (ns; median over {reps} repetitions of {n} calls in all "

@@ -5,8 +5,8 @@ Usage: trace-summary.py --native EXE --linked VMLINUX --map MAP --out DIR
 
 Reads DIR/trace-MODE-CALL.raw for MODE native and ukl, CALL getppid and read64 ("pc<TAB>instruction" per executed
 instruction, from trace-gdb.py), names every pc after the nearest preceding text symbol of the native executable or
-the linked vmlinux (ukl-link's trampolines, which have no symbol, from the link map), names the addresses in each instruction (gdb's
-disassembly) the same way, and writes:
+the linked vmlinux (ukl-link's trampolines, which have no symbol, from the link map), names the addresses in each
+instruction (gdb's disassembly) the same way, and writes:
   DIR/trace-MODE-CALL.txt   the listing: step, pc, function+offset, phase, instruction
   DIR/trace-summary.md      per call: instructions per phase and per function, both modes side by side, and the
                             path as runs of consecutive instructions per function
