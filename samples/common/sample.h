@@ -65,4 +65,22 @@ static inline char *sample_decimal(char *buf, unsigned size, long v)
     return buf + i;
 }
 
+/* One line of output built on the stack and written with a single write: sample_put text, sample_put_num numbers. */
+struct sample_line {
+    char buf[256];
+    unsigned len;
+};
+
+static inline void sample_put(struct sample_line *l, const char *s)
+{
+    while (*s && l->len < sizeof l->buf - 1)
+        l->buf[l->len++] = *s++;
+}
+
+static inline void sample_put_num(struct sample_line *l, long v)
+{
+    char digits[24];
+    sample_put(l, sample_decimal(digits, sizeof digits, v));
+}
+
 #endif

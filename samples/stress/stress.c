@@ -37,34 +37,17 @@ struct timespec_k {
     long sec, nsec;
 };
 
-/* ---- output: one line per check, built on the stack ---- */
-
-struct line {
-    char buf[256];
-    unsigned len;
-};
-
-static void put(struct line *l, const char *s)
-{
-    while (*s && l->len < sizeof l->buf - 1)
-        l->buf[l->len++] = *s++;
-}
-
-static void put_num(struct line *l, long v)
-{
-    char buf[24];
-    put(l, sample_decimal(buf, sizeof buf, v));
-}
+/* ---- output: one line per check, built on the stack (sample_line, sample.h) ---- */
 
 static int failures;
 
 /* Prints "stress: NAME ok|FAIL" followed by the details in l. */
-static void report(const char *name, int ok, struct line *l)
+static void report(const char *name, int ok, struct sample_line *l)
 {
-    struct line out = { .len = 0 };
-    put(&out, "stress: ");
-    put(&out, name);
-    put(&out, ok ? " ok" : " FAIL");
+    struct sample_line out = { .len = 0 };
+    sample_put(&out, "stress: ");
+    sample_put(&out, name);
+    sample_put(&out, ok ? " ok" : " FAIL");
     for (unsigned i = 0; i < l->len && out.len < sizeof out.buf - 1; i++)
         out.buf[out.len++] = l->buf[i];
     out.buf[out.len++] = '\n';
@@ -89,7 +72,7 @@ static void sleep_ms(long ms)
 
 static void check_fork_wait(void)
 {
-    struct line l = { .len = 0 };
+    struct sample_line l = { .len = 0 };
     int status = -1, killed = -1;
     long pid = sys(SYS_fork, 0, 0, 0, 0);
     if (pid == 0)
@@ -104,12 +87,12 @@ static void check_fork_wait(void)
     long got2 = sys(SYS_wait4, pid2, (long)&killed, 0, 0);
 
     int exited = (status & 0x7f) == 0, code = (status >> 8) & 0xff, sig = killed & 0x7f;
-    put(&l, " child ");
-    put_num(&l, pid);
-    put(&l, " exit ");
-    put_num(&l, exited ? code : -1);
-    put(&l, " killed-by ");
-    put_num(&l, sig);
+    sample_put(&l, " child ");
+    sample_put_num(&l, pid);
+    sample_put(&l, " exit ");
+    sample_put_num(&l, exited ? code : -1);
+    sample_put(&l, " killed-by ");
+    sample_put_num(&l, sig);
     report("fork-wait", pid > 0 && got == pid && exited && code == 42 && got2 == pid2 && sig == SIGKILL, &l);
 }
 
@@ -128,7 +111,7 @@ static void on_term(int sig, void *info, void *uc)
 
 static void check_sigterm(void)
 {
-    struct line l = { .len = 0 };
+    struct sample_line l = { .len = 0 };
     struct { void *handler; unsigned long flags; void (*restorer)(void); unsigned long mask; } sa = {
         (void *)on_term, SA_SIGINFO | SA_RESTORER, stress_restorer, 0,
     };
@@ -149,12 +132,12 @@ static void check_sigterm(void)
     sys(SYS_wait4, pid, (long)&status, 0, 0);
     int child = term_count == 2 && term_pid == pid;
 
-    put(&l, " self ");
-    put_num(&l, self);
-    put(&l, " from-child ");
-    put_num(&l, child);
-    put(&l, " handled ");
-    put_num(&l, term_count);
+    sample_put(&l, " self ");
+    sample_put_num(&l, self);
+    sample_put(&l, " from-child ");
+    sample_put_num(&l, child);
+    sample_put(&l, " handled ");
+    sample_put_num(&l, term_count);
     report("sigterm", ok && self && child && status == 0, &l);
 }
 
@@ -162,13 +145,13 @@ static void check_sigterm(void)
 
 static void check_nanosleep(void)
 {
-    struct line l = { .len = 0 };
+    struct sample_line l = { .len = 0 };
     long t0 = now_ns();
     struct timespec_k ts = { 0, 250 * 1000000L };
     long r = sys(SYS_nanosleep, (long)&ts, 0, 0, 0);
     long ms = (now_ns() - t0) / 1000000;
-    put(&l, " slept_ms ");
-    put_num(&l, ms);
+    sample_put(&l, " slept_ms ");
+    sample_put_num(&l, ms);
     report("nanosleep", r == 0 && ms >= 250 && ms < 2000, &l);
 }
 
@@ -176,31 +159,31 @@ static void check_nanosleep(void)
 
 static void check_efault_user(void)
 {
-    struct line l = { .len = 0 };
+    struct sample_line l = { .len = 0 };
     long w = sys(SYS_write, 1, 8, 16, 0);
     long c = sys(SYS_clock_gettime, CLOCK_MONOTONIC, 8, 0, 0);
     long pid = sys(SYS_fork, 0, 0, 0, 0);
     if (pid == 0)
         sys(SYS_exit, 3, 0, 0, 0);
     long wt = sys(SYS_wait4, pid, 8, 0, 0);
-    put(&l, " write ");
-    put_num(&l, w);
-    put(&l, " clock_gettime ");
-    put_num(&l, c);
-    put(&l, " wait4 ");
-    put_num(&l, wt);
+    sample_put(&l, " write ");
+    sample_put_num(&l, w);
+    sample_put(&l, " clock_gettime ");
+    sample_put_num(&l, c);
+    sample_put(&l, " wait4 ");
+    sample_put_num(&l, wt);
     report("efault-user", w == -EFAULT && c == -EFAULT && wt == -EFAULT, &l);
 }
 
 static void check_efault_kernel(void)
 {
-    struct line l = { .len = 0 };
+    struct sample_line l = { .len = 0 };
     long w = sys(SYS_write, 1, (long)KERNEL_TEXT, 16, 0);
     long c = sys(SYS_clock_gettime, CLOCK_MONOTONIC, (long)KERNEL_TEXT, 0, 0);
-    put(&l, " write ");
-    put_num(&l, w);
-    put(&l, " clock_gettime ");
-    put_num(&l, c);
+    sample_put(&l, " write ");
+    sample_put_num(&l, w);
+    sample_put(&l, " clock_gettime ");
+    sample_put_num(&l, c);
     report("efault-kernel", w == -EFAULT && c == -EFAULT, &l);
 }
 
@@ -208,15 +191,15 @@ static int image_status;  /* .bss: wait4's put_user cannot reach it (docs/kernel
 
 static void info_image_put_user(void)
 {
-    struct line l = { .len = 0 };
+    struct sample_line l = { .len = 0 };
     long pid = sys(SYS_fork, 0, 0, 0, 0);
     if (pid == 0)
         sys(SYS_exit, 5, 0, 0, 0);
     long r = sys(SYS_wait4, pid, (long)&image_status, 0, 0);
-    put(&l, " (information) wait4 status in .bss: ret ");
-    put_num(&l, r == pid ? 0 : r);
-    put(&l, " status ");
-    put_num(&l, image_status);
+    sample_put(&l, " (information) wait4 status in .bss: ret ");
+    sample_put_num(&l, r == pid ? 0 : r);
+    sample_put(&l, " status ");
+    sample_put_num(&l, image_status);
     report("image-put_user", 1, &l);
 }
 
@@ -237,7 +220,7 @@ static int shared_data = 7;
 
 static void check_tls(void)
 {
-    struct line l = { .len = 0 };
+    struct sample_line l = { .len = 0 };
     unsigned long tp, fs0;
     __asm__ volatile("movq %%fs:0, %0" : "=r"(fs0));
     tp = fs0;
@@ -255,23 +238,23 @@ static void check_tls(void)
     int status = -1;
     sys(SYS_wait4, pid, (long)&status, 0, 0);
 
-    put(&l, " initial ");
-    put_num(&l, first);
-    put(&l, " tbss ");
-    put_num(&l, zero);
-    put(&l, " written ");
-    put_num(&l, second);
-    put(&l, " after-child ");
-    put_num(&l, tls_counter);
-    put(&l, " fs0-is-tp ");
-    put_num(&l, fs0 != 0 && addr < tp && tp - addr < 4096);
+    sample_put(&l, " initial ");
+    sample_put_num(&l, first);
+    sample_put(&l, " tbss ");
+    sample_put_num(&l, zero);
+    sample_put(&l, " written ");
+    sample_put_num(&l, second);
+    sample_put(&l, " after-child ");
+    sample_put_num(&l, tls_counter);
+    sample_put(&l, " fs0-is-tp ");
+    sample_put_num(&l, fs0 != 0 && addr < tp && tp - addr < 4096);
     report("tls", first == 1234 && zero == 0 && second == 1235 && tls_counter == 1235 && tls_zero == -5 &&
                       status == 0 && fs0 != 0 && addr < tp && tp - addr < 4096, &l);
 }
 
 static void check_fork_data(void)
 {
-    struct line l = { .len = 0 };
+    struct sample_line l = { .len = 0 };
     long pid = sys(SYS_fork, 0, 0, 0, 0);
     if (pid == 0) {
         shared_data = 8;
@@ -279,8 +262,8 @@ static void check_fork_data(void)
     }
     int status = -1;
     sys(SYS_wait4, pid, (long)&status, 0, 0);
-    put(&l, " parent sees child's write: ");
-    put_num(&l, shared_data);
+    sample_put(&l, " parent sees child's write: ");
+    sample_put_num(&l, shared_data);
     report("fork-data", shared_data == 8 && status == 0, &l);
 }
 
@@ -295,7 +278,7 @@ static inline unsigned long rdtsc(void)
 
 static void check_cpu(long seconds)
 {
-    struct line l = { .len = 0 };
+    struct sample_line l = { .len = 0 };
     long t0 = now_ns();
     unsigned long c0 = rdtsc();
     sleep_ms(100);
@@ -305,9 +288,9 @@ static void check_cpu(long seconds)
     if (per_ms == 0)
         per_ms = 1;
 
-    struct line start = { .len = 0 };
-    put(&start, " seconds ");
-    put_num(&start, seconds);
+    struct sample_line start = { .len = 0 };
+    sample_put(&start, " seconds ");
+    sample_put_num(&start, seconds);
     report("cpu-start", 1, &start);
 
     /* No system call until the deadline: only the timer interrupt can let anything else run. */
@@ -324,15 +307,15 @@ static void check_cpu(long seconds)
         iterations++;
     }
     long ms = (now_ns() - t1) / 1000000;
-    put(&l, " elapsed_ms ");
-    put_num(&l, ms);
-    put(&l, " gaps ");
-    put_num(&l, gaps);
-    put(&l, " max_gap_us ");
-    put_num(&l, max_gap * 1000 / per_ms);
-    put(&l, " iterations ");
-    put_num(&l, iterations);
-    put(&l, x == 0 ? " x 0" : "");
+    sample_put(&l, " elapsed_ms ");
+    sample_put_num(&l, ms);
+    sample_put(&l, " gaps ");
+    sample_put_num(&l, gaps);
+    sample_put(&l, " max_gap_us ");
+    sample_put_num(&l, max_gap * 1000 / per_ms);
+    sample_put(&l, " iterations ");
+    sample_put_num(&l, iterations);
+    sample_put(&l, x == 0 ? " x 0" : "");
     report("cpu", ms >= seconds * 1000 - 200 && ms < seconds * 1000 * 3, &l);
 }
 
@@ -355,10 +338,10 @@ int main(int argc, char **argv)
     if (seconds > 0)
         check_cpu(seconds);
 
-    struct line l = { .len = 0 };
+    struct sample_line l = { .len = 0 };
     int failed = failures;
-    put(&l, " failures ");
-    put_num(&l, failed);
+    sample_put(&l, " failures ");
+    sample_put_num(&l, failed);
     report("done", failed == 0, &l);
     return failed;
 }
