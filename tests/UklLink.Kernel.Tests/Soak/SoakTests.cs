@@ -275,13 +275,22 @@ public sealed partial class SoakTests(ITestOutputHelper output)
         var linked = SampleBuild.Link("hello", s => output.WriteLine(s));
         int cycles = SoakSettings.BootCycles;
         var times = new List<double>();
-        int problems = 0;
+        int problems = 0, killedFromOutside = 0;
         for (int i = 0; i < cycles; i++)
         {
             int status = i % 200 + 1;
             string script = "#!/bin/sh\nmount -t proc proc /proc; mount -t devtmpfs devtmpfs /dev 2>/dev/null\n" +
                             $"/UKL {status} cycle{i}\ns=$?\necho \"UKL-STATUS=$s\"\nguest-exit $s\n";
             var r = QemuHarness.Boot(linked, script, new QemuOptions { TimeoutSeconds = 120, ExtraFiles = [(Placeholder, "/UKL")] });
+            // QEMU killed by SIGKILL long before the timeout was killed from outside (seen once on the shared machine,
+            // after 2.5 s): not a guest failure, so that cycle runs again (at most twice per soak), and it is reported.
+            if (r.TimedOut && r.Elapsed < TimeSpan.FromSeconds(100) && killedFromOutside < 2)
+            {
+                killedFromOutside++;
+                output.WriteLine($"cycle {i}: QEMU was killed from outside after {r.Elapsed.TotalSeconds:F2} s; running the cycle again");
+                i--;
+                continue;
+            }
             Assert.False(r.TimedOut, $"cycle {i}: {r}");
             Assert.Contains($"[/UKL] [{status}] [cycle{i}]", r.Console);
             Assert.Equal(status, r.ExitStatus);
@@ -290,7 +299,8 @@ public sealed partial class SoakTests(ITestOutputHelper output)
             times.Add(r.Elapsed.TotalSeconds);
         }
         var sorted = times.Order().ToList();
-        Report($"boots: {cycles} consecutive boot-run-exit cycles, {cycles} right exit statuses, {problems} kernel problems; " +
+        Report($"boots: {cycles} consecutive boot-run-exit cycles, {cycles} right exit statuses, {problems} kernel problems, " +
+               $"{killedFromOutside} QEMU runs killed from outside and repeated; " +
                $"boot to exit min {sorted[0]:F2} s, median {sorted[sorted.Count / 2]:F2} s, max {sorted[^1]:F2} s");
     }
 }
