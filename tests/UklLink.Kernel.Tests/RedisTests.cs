@@ -24,7 +24,7 @@ public sealed class RedisTests(ITestOutputHelper output)
         "/UKL --port 6379 --protected-mode no --save '' --appendonly no --daemonize no\n" +
         "s=$?\necho \"UKL-STATUS=$s\"\nguest-exit $s\n";
 
-    private static (int Exit, string Out) Tool(string file, string args, int timeoutSeconds = 60)
+    internal static (int Exit, string Out) Tool(string file, string args, int timeoutSeconds = 60)
     {
         var psi = new ProcessStartInfo(file, args) { RedirectStandardError = true, RedirectStandardOutput = true };
         using var p = Process.Start(psi)!;
@@ -47,7 +47,7 @@ public sealed class RedisTests(ITestOutputHelper output)
         return port;
     }
 
-    private string LinkRedis()
+    internal static string LinkRedis()
     {
         var m = KernelBuild.Ensure();
         var build = KernelBuild.Run(Path.Combine(KernelBuild.RepoRoot, "samples", "redis", "build"), ["--inputs"],

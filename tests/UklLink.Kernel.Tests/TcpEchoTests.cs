@@ -19,7 +19,7 @@ public sealed class TcpEchoTests(ITestOutputHelper output)
     private static readonly Regex ExitLine =
         new(@"tcp_echo: exit accepted (\d+) closed (\d+) echoed (\d+) resets (\d+)\n");
 
-    private static string Script => """
+    internal static string Script => """
         #!/bin/sh
         mount -t proc proc /proc; mount -t devtmpfs devtmpfs /dev 2>/dev/null
         ifconfig lo 127.0.0.1 up
@@ -34,7 +34,7 @@ public sealed class TcpEchoTests(ITestOutputHelper output)
         """;
 
     /// <summary>Sends <paramref name="data"/> while reading the echo, half-closes, reads to EOF; returns the echo.</summary>
-    private static async Task<byte[]> Exchange(Socket socket, byte[] data, TimeSpan timeout)
+    internal static async Task<byte[]> Exchange(Socket socket, byte[] data, TimeSpan timeout)
     {
         using var cts = new CancellationTokenSource(timeout);
         var send = Task.Run(async () =>
@@ -51,7 +51,7 @@ public sealed class TcpEchoTests(ITestOutputHelper output)
         return got.ToArray();
     }
 
-    private static async Task<byte[]> Echo(int port, byte[] data, TimeSpan timeout)
+    internal static async Task<byte[]> Echo(int port, byte[] data, TimeSpan timeout)
     {
         using var socket = new Socket(AddressFamily.InterNetwork, SocketType.Stream, ProtocolType.Tcp);
         await socket.ConnectAsync(IPAddress.Loopback, port);
@@ -64,7 +64,7 @@ public sealed class TcpEchoTests(ITestOutputHelper output)
     /// same server built as an ordinary static binary too), so connections are opened one after the other and a
     /// connection reset before the first echo is retried. Returns the socket and the number of retries.
     /// </summary>
-    private static async Task<(Socket Socket, int Retries)> Open(int port, byte first)
+    internal static async Task<(Socket Socket, int Retries)> Open(int port, byte first)
     {
         for (int retries = 0; ; retries++)
         {
@@ -88,7 +88,7 @@ public sealed class TcpEchoTests(ITestOutputHelper output)
     }
 
     /// <summary>Waits until the server echoes: slirp accepts on the host before anything listens in the guest.</summary>
-    private static async Task<bool> WaitForServer(int port, Task boot, TimeSpan within)
+    internal static async Task<bool> WaitForServer(int port, Task boot, TimeSpan within)
     {
         var deadline = DateTime.UtcNow + within;
         var ping = "ping"u8.ToArray();
@@ -107,7 +107,7 @@ public sealed class TcpEchoTests(ITestOutputHelper output)
         return false;
     }
 
-    private static async Task Stop(int controlPort)
+    internal static async Task Stop(int controlPort)
     {
         for (int i = 0; i < 20; i++)
         {

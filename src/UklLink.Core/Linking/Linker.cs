@@ -398,6 +398,12 @@ public sealed class Linker
                 _bag.Report(Rules.SlotTooSmall, new Location(_options.KernelPath), SlotMessage(slot, need, names), SlotHint(slot, need));
             }
         }
+        // The bss slot lies in the kernel's .bss, which has no bytes in the file: a section with contents there cannot
+        // be written (found by fuzzing the script parser: `.text` placed after `. = __ukl_bss_slot_start`).
+        foreach (var os in layout.Sections.Where(s => s.Slot?.Name == SlotAbi.Bss && s.Size > 0 && !s.IsNoBits))
+            _bag.Report(Rules.ScriptError, new Location(_options.ScriptPath ?? DefaultScriptName),
+                $"output section {os.Name} (0x{os.Address:x}, {os.Size} bytes) has contents but lies in the kernel's bss slot, " +
+                "which has no bytes in the file: place it in the text, rodata or data slot");
         foreach (var os in layout.Sections.Where(s => s.Slot is null))
             _bag.Report(Rules.ScriptError, new Location(_options.ScriptPath ?? DefaultScriptName),
                 $"output section {os.Name} at 0x{os.Address:x} lies in no slot of the kernel (slots: {string.Join(", ", slots.Select(s => $"{s.Name.Role} 0x{s.Start:x}-0x{s.End:x}"))})");

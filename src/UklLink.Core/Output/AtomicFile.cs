@@ -1,31 +1,26 @@
 namespace UklLink.Output;
 
 /// <summary>
-/// Writes an output file through a temporary file in the same directory and a rename, so a failure (or a kill)
-/// never leaves a partially written output behind.
+/// Writes an output file so that a failure, a full disk or a kill (even SIGKILL) never leaves a partially written
+/// output or a temporary file behind: the bytes go to an unnamed file in the same directory that replaces the output
+/// by a rename only once complete and on disk (<see cref="TemporaryFile"/>).
 /// </summary>
 public static class AtomicFile
 {
     public static void Write(string path, Action<Stream> write) =>
-        Replace(path, temp =>
-        {
-            using var stream = new FileStream(temp, FileMode.CreateNew, FileAccess.Write, FileShare.None);
-            write(stream);
-            stream.Flush(flushToDisk: true);
-        });
+        Replace(path, temp => write(temp.Stream));
 
     /// <summary>
-    /// Like <see cref="Write(string, Action{Stream})"/>, but the temporary file starts as a copy of
-    /// <paramref name="copyFrom"/> (the kernel copies it, without passing the bytes through this process) and
+    /// Like <see cref="Write(string, Action{Stream})"/>, but the file starts as a copy of <paramref name="copyFrom"/>
+    /// (copied by the kernel, without passing the bytes through this process, and with its permissions) and
     /// <paramref name="edit"/> changes it in place through a read-write stream.
     /// </summary>
     public static void Edit(string path, string copyFrom, Action<FileStream> edit) =>
         Replace(path, temp =>
         {
-            File.Copy(copyFrom, temp, overwrite: false);
-            using var stream = new FileStream(temp, FileMode.Open, FileAccess.ReadWrite, FileShare.None);
-            edit(stream);
-            stream.Flush(flushToDisk: true);
+            temp.CopyModeFrom(copyFrom);
+            temp.CopyFrom(copyFrom);
+            edit(temp.Stream);
         });
 
     public static void WriteText(string path, string text) =>
@@ -35,8 +30,7 @@ public static class AtomicFile
             s.Write(bytes);
         });
 
-    /// <summary>Runs <paramref name="produce"/> on a fresh temporary path next to <paramref name="path"/>, then renames.</summary>
-    private static void Replace(string path, Action<string> produce)
+    private static void Replace(string path, Action<TemporaryFile> produce)
     {
         string full = Path.GetFullPath(path);
         if (Directory.Exists(full))
@@ -44,16 +38,19 @@ public static class AtomicFile
         string dir = Path.GetDirectoryName(full) ?? ".";
         if (!Directory.Exists(dir))
             throw new IOException($"{path}: directory {dir} does not exist");
-        string temp = Path.Combine(dir, $".{Path.GetFileName(full)}.{Environment.ProcessId}.{Guid.NewGuid():N}.tmp");
+        using var temp = TemporaryFile.Create(full);
         try
         {
             produce(temp);
-            File.Move(temp, full, overwrite: true);
+            temp.Commit();
         }
-        catch
+        catch (IOException ex) when (IsStorageFailure(ex) && !ex.Message.Contains(path, StringComparison.Ordinal))
         {
-            try { File.Delete(temp); } catch (IOException) { } catch (UnauthorizedAccessException) { }
-            throw;
+            // The unnamed file has no path for .NET to put in the message: say which output could not be written.
+            throw new IOException($"{path}: {ex.Message}", ex);
         }
     }
+
+    /// <summary>errno values of a write that the storage refused: EIO, EFBIG, ENOSPC, EROFS, EDQUOT.</summary>
+    private static bool IsStorageFailure(IOException ex) => ex.HResult is 5 or 27 or 28 or 30 or 122;
 }

@@ -244,6 +244,29 @@ public class LinkBehaviourTests
         Assert.Contains("lies in no slot", r.Stderr);
     }
 
+    /// <summary>
+    /// Found by the `script` fuzz target: code placed in the bss slot (NOBITS in the kernel) made the vmlinux writer fail
+    /// with an error blaming the kernel; it is a finding on the script, and nothing is written.
+    /// </summary>
+    [Fact]
+    public void ScriptPuttingContentsIntoTheBssSlotIsAFindingOnTheScript()
+    {
+        string dir = Toolchain.NewWorkDirectory();
+        string script = Path.Combine(dir, "bss-text.ld");
+        File.WriteAllText(script, "ENTRY(_start)\nSECTIONS {\n  . = __ukl_rodata_slot_start;\n  .rodata : { *(.rodata*) }\n" +
+            "  . = __ukl_data_slot_start;\n  .data : { *(.data*) }\n  . = __ukl_bss_slot_start;\n  .bss.text : { *(.text*) }\n" +
+            "  .bss : { *(.bss*) *(COMMON) }\n  /DISCARD/ : { *(.comment) *(.note*) *(.eh_frame) }\n}\n");
+        string output = Out();
+        var r = Cli.Run("link", "-k", Kernel(), "-o", output, "--script", script, Obj(App, "app"));
+        Assert.True(r.ExitCode == 1, r.Stdout + r.Stderr);
+        Assert.Contains("UKL023", r.Stderr);
+        Assert.Contains("output section .bss.text", r.Stderr);
+        Assert.Contains("bss slot", r.Stderr);
+        Assert.Contains(script, r.Stderr);
+        Assert.DoesNotContain("not inside a kernel section", r.Stderr);
+        Assert.False(File.Exists(output));
+    }
+
     [Fact]
     public void MapListsEveryInputSectionAndSymbolWithItsAddress()
     {
