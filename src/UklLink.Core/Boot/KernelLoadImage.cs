@@ -1,4 +1,3 @@
-using System.Buffers.Binary;
 using UklLink.Inputs;
 
 namespace UklLink.Boot;
@@ -84,14 +83,9 @@ public sealed class KernelLoadImage
         var notes = new List<LoadSegment>();
         for (int i = 0; i < header.ProgramHeaderCount; i++)
         {
-            var p = table.Slice(i * 56, 56);
-            uint type = BinaryPrimitives.ReadUInt32LittleEndian(p);
+            var seg = LoadSegment.Read(table.Slice(i * LoadSegment.Size64, LoadSegment.Size64), out uint type);
             if (type != PT_LOAD && type != PT_NOTE)
                 continue;
-            var seg = new LoadSegment(
-                PhysicalAddress: U64(p, 24), VirtualAddress: U64(p, 16), FileOffset: U64(p, 8),
-                FileSize: U64(p, 32), MemorySize: U64(p, 40), Flags: BinaryPrimitives.ReadUInt32LittleEndian(p[4..]),
-                Align: U64(p, 48));
             if (seg.FileSize > 0 && !file.Contains(seg.FileOffset, seg.FileSize))
                 throw new InputException(name, $"truncated or corrupt: program header {i} (file offset 0x{seg.FileOffset:x}, size 0x{seg.FileSize:x}) extends past the end of the file (0x{length:x} bytes)");
             if (type == PT_NOTE)
@@ -133,6 +127,4 @@ public sealed class KernelLoadImage
             n.FileOffset >= l.FileOffset && n.FileOffset + n.FileSize <= l.FileOffset + l.FileSize)).ToList();
         return new KernelLoadImage(name, (long)length, entry, loads, keptNotes);
     }
-
-    private static ulong U64(ReadOnlySpan<byte> b, int o) => BinaryPrimitives.ReadUInt64LittleEndian(b[o..]);
 }

@@ -74,9 +74,9 @@ public static class SlotTails
         var elf = ElfImage.Read(file.All, name); // checks the section header table and every section's range
         foreach (var symtab in elf.Sections.Where(s => s.Type == ElfConstants.SHT_SYMTAB))
         {
-            var table = new KernelSymbolTable(elf, symtab, _ => true);
+            var table = new KernelSymbolTable(elf, symtab);
             foreach (var w in wanted)
-                if (table.Find(w) is var i and >= 0)
+                if (table.FindAny(w) is var i and >= 0)
                     found.TryAdd(w, table.Get(i).Value);
         }
         return found;

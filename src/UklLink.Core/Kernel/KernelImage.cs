@@ -14,8 +14,7 @@ public sealed class KernelImage : IDisposable
 {
     private readonly MappedFile _file;
     private readonly ElfImage _elf;
-    private readonly KernelSymbolTable? _all;
-    private readonly KernelSymbolTable? _globalTable;
+    private readonly KernelSymbolTable? _symbols;
     private readonly IReadOnlyDictionary<string, KernelSymbol> _globals;
     private readonly (ulong Value, ulong Size)? _descriptorSymbol;
 
@@ -31,13 +30,12 @@ public sealed class KernelImage : IDisposable
             return;
         }
         // Any defined symbol for TryGetSymbolValue (slot bounds may be local); global, weak and unique ones for binding.
-        _all = new KernelSymbolTable(elf, elf.Sections[symtab], _ => true);
-        _globalTable = new KernelSymbolTable(elf, elf.Sections[symtab], e => e.Bind is STB_GLOBAL or STB_WEAK or STB_GNU_UNIQUE);
-        _globals = new KernelSymbolTable.Dictionary(_globalTable);
-        int descriptor = _all.Find(SlotAbi.DescriptorSymbol);
+        _symbols = new KernelSymbolTable(elf, elf.Sections[symtab]);
+        _globals = new KernelSymbolTable.GlobalDictionary(_symbols);
+        int descriptor = _symbols.FindAny(SlotAbi.DescriptorSymbol);
         if (descriptor >= 0)
             _descriptorSymbol = new ElfImage.Symbol(elf.Bytes(elf.Sections[symtab]).Slice(descriptor * ElfImage.SymbolSize, ElfImage.SymbolSize)).SectionIndex == SHN_ABS
-                ? FindDescriptor(elf, elf.Sections[symtab]) : (_all.Get(descriptor).Value, _all.Get(descriptor).Size);
+                ? FindDescriptor(elf, elf.Sections[symtab]) : (_symbols.Get(descriptor).Value, _symbols.Get(descriptor).Size);
     }
 
     public string Path { get; }
@@ -102,8 +100,8 @@ public sealed class KernelImage : IDisposable
     /// <summary>Any defined symbol (local ones included: slot bounds may be local in some builds).</summary>
     public bool TryGetSymbolValue(string name, out ulong value)
     {
-        int i = _all?.Find(name) ?? -1;
-        value = i >= 0 ? _all!.Get(i).Value : 0;
+        int i = _symbols?.FindAny(name) ?? -1;
+        value = i >= 0 ? _symbols!.Get(i).Value : 0;
         return i >= 0;
     }
 
