@@ -1,11 +1,13 @@
 # Relocation types the C corpus never produces, each with a value GNU ld computes independently:
 # 8/16 (absolute, against small absolute symbols), PC8/PC16 (to a label a few bytes away in another object),
-# GOTPC32/GOTPC64 (distance to _GLOBAL_OFFSET_TABLE_), GOTOFF64 (offset from it), TPOFF64, DTPOFF32/DTPOFF64 in data.
+# GOTPC32/GOTPC64 (distance to _GLOBAL_OFFSET_TABLE_), GOTOFF64 (offset from it), TPOFF64, DTPOFF32/DTPOFF64 in data,
+# and a REX_GOTPCRELX load of an absolute value too wide for an immediate, which keeps its GOT entry.
     .text
     .globl _start
     .type _start, @function
 _start:
     movq    %fs:tls_b@tpoff, %rax
+    movq    abs_wide@GOTPCREL(%rip), %rcx
     ret
     .size _start, .-_start
     .globl pc_fields

@@ -6,10 +6,11 @@ near_b:
     nop
     ret
     .size near_b, .-near_b
-    .globl abs_b8, abs_b16, abs_b32
+    .globl abs_b8, abs_b16, abs_b32, abs_wide
     abs_b8 = 0x5a
     abs_b16 = 0x1234
     abs_b32 = 0x7654321
+    abs_wide = 0x123456789
     .data
     .globl data_b
 data_b:
