@@ -167,13 +167,8 @@ public sealed class BootImageInfo
             return list;
         for (int i = 0; i < phnum; i++)
         {
-            var p = table.AsSpan(i * 56, 56);
-            uint type = BinaryPrimitives.ReadUInt32LittleEndian(p);
-            list.Add((type, new LoadSegment(
-                BinaryPrimitives.ReadUInt64LittleEndian(p[24..]), BinaryPrimitives.ReadUInt64LittleEndian(p[16..]),
-                BinaryPrimitives.ReadUInt64LittleEndian(p[8..]), BinaryPrimitives.ReadUInt64LittleEndian(p[32..]),
-                BinaryPrimitives.ReadUInt64LittleEndian(p[40..]), BinaryPrimitives.ReadUInt32LittleEndian(p[4..]),
-                BinaryPrimitives.ReadUInt64LittleEndian(p[48..]))));
+            var segment = LoadSegment.Read(table.AsSpan(i * LoadSegment.Size64, LoadSegment.Size64), out uint type);
+            list.Add((type, segment));
         }
         return list;
     }

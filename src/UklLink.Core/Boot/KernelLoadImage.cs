@@ -1,4 +1,3 @@
-using System.Buffers.Binary;
 using UklLink.Inputs;
 
 namespace UklLink.Boot;
@@ -55,42 +54,39 @@ public sealed class KernelLoadImage
 
     public static KernelLoadImage Read(string path)
     {
-        using var stream = InputFiles.OpenRead(path);
-        return Read(stream, path);
+        using var file = MappedFile.Open(path);
+        return Read(file.All, path);
     }
 
     /// <summary>Reads and checks the headers. Throws <see cref="InputException"/> naming the file and the problem.</summary>
     public static KernelLoadImage Read(Stream stream, string name)
     {
-        long length = stream.Length;
-        var ident = new byte[4];
-        stream.Position = 0;
-        int got = stream.ReadAtLeast(ident, 4, throwOnEndOfStream: false);
-        if (!ElfHeader.HasElfMagic(ident.AsSpan(0, got)))
+        using var file = MappedFile.Of(stream, name);
+        return Read(file.All, name);
+    }
+
+    /// <summary>The same on a mapped file, through the shared ELF reader (<see cref="ElfImage"/>).</summary>
+    public static KernelLoadImage Read(FileRegion file, string name)
+    {
+        ulong length = file.Length;
+        if (!ElfHeader.HasElfMagic(file.Head(4)))
             throw new InputException(name, "not a kernel image (not an ELF file)");
-        var header = ElfHeader.Read(stream, name);
+        var elf = ElfImage.Read(file, name);
+        var header = elf.Header;
         if (!header.Is64LittleEndian || header.Machine != ElfHeader.MachineX86_64 || header.Type != ElfHeader.TypeExecutable)
             throw new InputException(name, $"not an x86-64 vmlinux (need ELF64 little-endian x86-64 ET_EXEC): {header.ClassName} {header.DataName} {header.MachineName} {header.TypeName}");
         if (header.ProgramHeaderCount == 0)
             throw new InputException(name, "not a loadable kernel: no program headers");
 
-        var table = new byte[header.ProgramHeaderCount * 56];
-        stream.Position = (long)header.ProgramHeaderOffset;
-        stream.ReadExactly(table);
-
+        var table = elf.ProgramHeaderTable;
         var loads = new List<LoadSegment>();
         var notes = new List<LoadSegment>();
         for (int i = 0; i < header.ProgramHeaderCount; i++)
         {
-            var p = table.AsSpan(i * 56, 56);
-            uint type = BinaryPrimitives.ReadUInt32LittleEndian(p);
+            var seg = LoadSegment.Read(table.Slice(i * LoadSegment.Size64, LoadSegment.Size64), out uint type);
             if (type != PT_LOAD && type != PT_NOTE)
                 continue;
-            var seg = new LoadSegment(
-                PhysicalAddress: U64(p, 24), VirtualAddress: U64(p, 16), FileOffset: U64(p, 8),
-                FileSize: U64(p, 32), MemorySize: U64(p, 40), Flags: BinaryPrimitives.ReadUInt32LittleEndian(p[4..]),
-                Align: U64(p, 48));
-            if (seg.FileSize > 0 && (seg.FileOffset > (ulong)length || seg.FileSize > (ulong)length - seg.FileOffset))
+            if (seg.FileSize > 0 && !file.Contains(seg.FileOffset, seg.FileSize))
                 throw new InputException(name, $"truncated or corrupt: program header {i} (file offset 0x{seg.FileOffset:x}, size 0x{seg.FileSize:x}) extends past the end of the file (0x{length:x} bytes)");
             if (type == PT_NOTE)
             {
@@ -129,8 +125,6 @@ public sealed class KernelLoadImage
 
         var keptNotes = notes.Where(n => n.FileSize > 0 && loads.Any(l =>
             n.FileOffset >= l.FileOffset && n.FileOffset + n.FileSize <= l.FileOffset + l.FileSize)).ToList();
-        return new KernelLoadImage(name, length, entry, loads, keptNotes);
+        return new KernelLoadImage(name, (long)length, entry, loads, keptNotes);
     }
-
-    private static ulong U64(ReadOnlySpan<byte> b, int o) => BinaryPrimitives.ReadUInt64LittleEndian(b[o..]);
 }

@@ -66,58 +66,18 @@ public static class SlotTails
         return run;
     }
 
-    /// <summary>Values of the wanted symbols from .symtab, read straight from the section headers.</summary>
+    /// <summary>Values of the wanted symbols from .symtab, looked up in place by the shared ELF reader.</summary>
     private static Dictionary<string, ulong> ReadSymbols(Stream stream, string name, HashSet<string> wanted)
     {
         var found = new Dictionary<string, ulong>(StringComparer.Ordinal);
-        var header = ElfHeader.Read(stream, name); // checks the section header table and every section's range
-        if (header.SectionHeaderOffset == 0 || header.SectionCount == 0)
-            return found;
-        var sections = new byte[header.SectionCount * 64];
-        stream.Position = (long)header.SectionHeaderOffset;
-        stream.ReadExactly(sections);
-        var wantedBytes = wanted.ToDictionary(w => w, w => Encoding.ASCII.GetBytes(w));
-        for (int i = 0; i < header.SectionCount; i++)
+        using var file = MappedFile.Of(stream, name);
+        var elf = ElfImage.Read(file.All, name); // checks the section header table and every section's range
+        foreach (var symtab in elf.Sections.Where(s => s.Type == ElfConstants.SHT_SYMTAB))
         {
-            var sh = sections.AsSpan(i * 64, 64);
-            if (BinaryPrimitives.ReadUInt32LittleEndian(sh[4..]) != ElfConstants.SHT_SYMTAB)
-                continue;
-            ulong offset = BinaryPrimitives.ReadUInt64LittleEndian(sh[24..]);
-            ulong size = BinaryPrimitives.ReadUInt64LittleEndian(sh[32..]);
-            uint link = BinaryPrimitives.ReadUInt32LittleEndian(sh[40..]);
-            if (link >= header.SectionCount || size > int.MaxValue)
-                continue;
-            var strSh = sections.AsSpan((int)link * 64, 64);
-            ulong strOffset = BinaryPrimitives.ReadUInt64LittleEndian(strSh[24..]);
-            ulong strSize = BinaryPrimitives.ReadUInt64LittleEndian(strSh[32..]);
-            if (strSize > int.MaxValue)
-                continue;
-            var symtab = new byte[size];
-            stream.Position = (long)offset;
-            stream.ReadExactly(symtab);
-            var strtab = new byte[strSize];
-            stream.Position = (long)strOffset;
-            stream.ReadExactly(strtab);
-            for (int s = 0; s + 24 <= symtab.Length; s += 24)
-            {
-                var sym = symtab.AsSpan(s, 24);
-                uint nameOffset = BinaryPrimitives.ReadUInt32LittleEndian(sym);
-                ushort shndx = BinaryPrimitives.ReadUInt16LittleEndian(sym[6..]);
-                if (shndx == ElfConstants.SHN_UNDEF || nameOffset >= strtab.Length)
-                    continue;
-                var rest = strtab.AsSpan((int)nameOffset);
-                int nul = rest.IndexOf((byte)0);
-                if (nul < 0)
-                    continue;
-                var symName = rest[..nul];
-                if (symName.Length < 16 || symName[0] != (byte)'_')
-                    continue;
-                foreach (var (key, bytes) in wantedBytes)
-                {
-                    if (symName.SequenceEqual(bytes))
-                        found.TryAdd(key, BinaryPrimitives.ReadUInt64LittleEndian(sym[8..]));
-                }
-            }
+            var table = new KernelSymbolTable(elf, symtab);
+            foreach (var w in wanted)
+                if (table.FindAny(w) is var i and >= 0)
+                    found.TryAdd(w, table.Get(i).Value);
         }
         return found;
     }

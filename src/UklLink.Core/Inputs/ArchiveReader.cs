@@ -14,32 +14,36 @@ public static class ArchiveReader
     private const int HeaderSize = 60;
 
     public static bool HasArchiveMagic(ReadOnlySpan<byte> head) =>
-        head.Length >= 8 && (head[..8].SequenceEqual(Encoding.ASCII.GetBytes(Magic)) || head[..8].SequenceEqual(Encoding.ASCII.GetBytes(ThinMagic)));
+        head.Length >= 8 && (head[..8].SequenceEqual("!<arch>\n"u8) || head[..8].SequenceEqual("!<thin>\n"u8));
 
     public static IReadOnlyList<ArchiveMember> ReadMembers(Stream stream, string path)
     {
-        long length = stream.Length;
-        var magic = new byte[8];
-        stream.Position = 0;
-        if (stream.ReadAtLeast(magic, 8, throwOnEndOfStream: false) != 8 || !HasArchiveMagic(magic))
+        using var file = MappedFile.Of(stream, path);
+        return ReadMembers(file.All, path);
+    }
+
+    /// <summary>Reads the member headers of a mapped archive; throws <see cref="InputException"/> for a corrupt one.</summary>
+    public static IReadOnlyList<ArchiveMember> ReadMembers(FileRegion file, string path)
+    {
+        long length = (long)file.Length;
+        var magic = file.Head(8);
+        if (magic.Length != 8 || !HasArchiveMagic(magic))
             throw new InputException(path, "not an ar archive (bad magic)");
-        bool thin = Encoding.ASCII.GetString(magic) == ThinMagic;
+        bool thin = magic.SequenceEqual("!<thin>\n"u8);
         string directory = System.IO.Path.GetDirectoryName(System.IO.Path.GetFullPath(path)) ?? ".";
 
         var members = new List<ArchiveMember>();
         byte[]? longNames = null;
         long pos = 8;
-        var header = new byte[HeaderSize];
         while (pos < length)
         {
             if (length - pos < HeaderSize)
                 throw new InputException(path, $"truncated archive: member header at offset {pos} is cut off");
-            stream.Position = pos;
-            stream.ReadExactly(header);
+            var header = file.Span((ulong)pos, HeaderSize);
             if (header[58] != (byte)'`' || header[59] != (byte)'\n')
                 throw new InputException(path, $"corrupt archive: bad member header at offset {pos}");
-            string rawName = Encoding.ASCII.GetString(header, 0, 16).TrimEnd(' ');
-            long size = ParseDecimal(header.AsSpan(48, 10), path, pos);
+            string rawName = Encoding.ASCII.GetString(header[..16]).TrimEnd(' ');
+            long size = ParseDecimal(header.Slice(48, 10), path, pos);
             long dataPos = pos + HeaderSize;
 
             bool isSpecial = rawName is "/" or "/SYM64/" or "//" or "__.SYMDEF" or "__.SYMDEF SORTED";
@@ -50,9 +54,7 @@ public static class ArchiveReader
 
             if (rawName == "//")
             {
-                longNames = new byte[size];
-                stream.Position = dataPos;
-                stream.ReadExactly(longNames);
+                longNames = file.Span((ulong)dataPos, (ulong)size).ToArray();
             }
             else if (!isSpecial)
             {
@@ -66,10 +68,7 @@ public static class ArchiveReader
                     bsdNameLength = ParseDecimal(Encoding.ASCII.GetBytes(rawName[3..]), path, pos);
                     if (bsdNameLength > size)
                         throw new InputException(path, $"corrupt archive: BSD member name longer than the member at offset {pos}");
-                    var nameBytes = new byte[bsdNameLength];
-                    stream.Position = dataPos;
-                    stream.ReadExactly(nameBytes);
-                    name = Encoding.UTF8.GetString(nameBytes).TrimEnd('\0');
+                    name = Encoding.UTF8.GetString(file.Span((ulong)dataPos, (ulong)bsdNameLength)).TrimEnd('\0');
                 }
                 else if (rawName.Length > 1 && rawName[0] == '/' && char.IsAsciiDigit(rawName[1]))
                 {

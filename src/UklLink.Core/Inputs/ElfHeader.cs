@@ -3,8 +3,8 @@ using System.Buffers.Binary;
 namespace UklLink.Inputs;
 
 /// <summary>
-/// The ELF identification and header fields, read and bounds-checked by ukl-link itself before the file is handed to
-/// LibObjectFile, so corrupt input fails with one clear message instead of an exception deep inside a parser.
+/// The ELF identification and header fields, read and bounds-checked before any reader decodes the file's tables in
+/// place, so corrupt input fails here with one clear message instead of deep inside a pass.
 /// </summary>
 public sealed record ElfHeader(byte Class, byte Data, ushort Type, ushort Machine, ulong Entry, ulong ProgramHeaderOffset,
     ulong SectionHeaderOffset, ushort ProgramHeaderCount, uint SectionCount, uint SectionNameTableIndex)
@@ -55,10 +55,21 @@ public sealed record ElfHeader(byte Class, byte Data, ushort Type, ushort Machin
     /// </summary>
     public static ElfHeader Read(Stream stream, string name)
     {
-        long length = stream.Length;
-        Span<byte> h = stackalloc byte[64];
-        stream.Position = 0;
-        int got = ReadFully(stream, h);
+        using var file = MappedFile.Of(stream, name);
+        return Read(file.All, name);
+    }
+
+    /// <summary>
+    /// The same checks on a mapped file or archive member: afterwards every section with file bytes, the section
+    /// header table and the program header table lie inside <paramref name="file"/>, every string table ends in NUL,
+    /// and symbol and relocation tables have whole entries and link to tables of the right kind, so readers can
+    /// decode them in place without further range checks.
+    /// </summary>
+    public static ElfHeader Read(FileRegion file, string name)
+    {
+        ulong length = file.Length;
+        var h = file.Head(64);
+        int got = h.Length;
         if (got < 16 || !HasElfMagic(h))
             throw new InputException(name, got < 4 ? "file is too short to be an ELF object" : "not an ELF object (bad magic)");
         byte cls = h[4], data = h[5];
@@ -97,8 +108,7 @@ public sealed record ElfHeader(byte Class, byte Data, ushort Type, ushort Machin
             if (shentsize != 64)
                 throw new InputException(name, $"corrupt ELF header (e_shentsize {shentsize}, expected 64)");
             CheckRange(name, "section header table", shoff, 64, length);
-            Span<byte> sh0 = stackalloc byte[64];
-            ReadAt(stream, name, (long)shoff, sh0);
+            var sh0 = file.Span(shoff, 64);
             if (shnum == 0) // extended numbering: the count lives in section 0's sh_size
             {
                 ulong big = U64(sh0, 32);
@@ -109,9 +119,11 @@ public sealed record ElfHeader(byte Class, byte Data, ushort Type, ushort Machin
             if (shstrndx == 0xffff)
                 shstrndx = U32(sh0, 40);
             CheckRange(name, "section header table", shoff, (ulong)shnum * 64, length);
+            if ((ulong)shnum * 64 > int.MaxValue)
+                throw new InputException(name, $"absurd section count {shnum}");
             if (shstrndx != 0 && shstrndx >= shnum)
                 throw new InputException(name, $"corrupt ELF header (section name table index {shstrndx} but only {shnum} sections)");
-            CheckSections(stream, name, shoff, shnum, shstrndx, length);
+            CheckSections(file, name, shoff, shnum, shstrndx);
         }
         else if (shnum != 0)
         {
@@ -121,23 +133,22 @@ public sealed record ElfHeader(byte Class, byte Data, ushort Type, ushort Machin
         return new ElfHeader(cls, data, type, machine, entry, phoff, shoff, phnum, shnum, shstrndx);
     }
 
-    private static void CheckSections(Stream stream, string name, ulong shoff, uint shnum, uint shstrndx, long length)
+    private static void CheckSections(FileRegion file, string name, ulong shoff, uint shnum, uint shstrndx)
     {
-        var table = new byte[checked((int)Math.Min((ulong)shnum * 64, int.MaxValue))];
-        ReadAt(stream, name, (long)shoff, table);
+        ulong length = file.Length;
+        var table = file.Span(shoff, (ulong)shnum * 64);
         const uint SHT_STRTAB = 3;
         ulong namesSize = 0;
-        Span<byte> last = stackalloc byte[1];
         if (shstrndx != 0)
         {
-            var names = table.AsSpan((int)(shstrndx * 64), 64);
+            var names = table.Slice((int)(shstrndx * 64), 64);
             if (U32(names, 4) != SHT_STRTAB)
                 throw new InputException(name, $"corrupt ELF header (section name table index {shstrndx} is not a string table)");
             namesSize = U64(names, 32);
         }
         for (uint i = 1; i < shnum; i++)
         {
-            var s = table.AsSpan((int)(i * 64), 64);
+            var s = table.Slice((int)(i * 64), 64);
             uint type = U32(s, 4);
             ulong offset = U64(s, 24), size = U64(s, 32);
             uint link = U32(s, 40), info = U32(s, 44);
@@ -151,8 +162,7 @@ public sealed record ElfHeader(byte Class, byte Data, ushort Type, ushort Machin
             if (type == SHT_STRTAB && size > 0)
             {
                 // Every string must end inside its table: a table whose last byte is not NUL lets a name run off it.
-                ReadAt(stream, name, (long)(offset + size - 1), last);
-                if (last[0] != 0)
+                if (file.Span(offset + size - 1, 1)[0] != 0)
                     throw new InputException(name, $"corrupt string table in section {i} (not NUL-terminated)");
             }
             switch (type)
@@ -160,11 +170,13 @@ public sealed record ElfHeader(byte Class, byte Data, ushort Type, ushort Machin
                 case SHT_SYMTAB or SHT_DYNSYM:
                     if (entsize != 24 || size % 24 != 0)
                         throw new InputException(name, $"corrupt symbol table in section {i} (entry size {entsize}, size {size})");
-                    if (link == 0 || link >= shnum || U32(table.AsSpan((int)(link * 64), 64), 4) != SHT_STRTAB)
+                    if (link == 0 || link >= shnum || U32(table.Slice((int)(link * 64), 64), 4) != SHT_STRTAB)
                         throw new InputException(name, $"corrupt symbol table in section {i} (its string table, section {link}, is not a string table)");
+                    if (size > int.MaxValue)
+                        throw new InputException(name, $"corrupt symbol table in section {i} (absurd size {size})");
                     break;
                 case SHT_NOTE when size > 0:
-                    CheckNotes(stream, name, i, offset, size);
+                    CheckNotes(file, name, i, offset, size);
                     break;
                 case SHT_RELA or SHT_REL:
                     ulong want = type == SHT_RELA ? 24u : 16u;
@@ -172,6 +184,8 @@ public sealed record ElfHeader(byte Class, byte Data, ushort Type, ushort Machin
                         throw new InputException(name, $"corrupt relocation table in section {i} (entry size {entsize}, size {size})");
                     if (link >= shnum || info >= shnum)
                         throw new InputException(name, $"corrupt relocation table in section {i} (links to section {link}/{info} of {shnum})");
+                    if (size > int.MaxValue)
+                        throw new InputException(name, $"corrupt relocation table in section {i} (absurd size {size})");
                     break;
                 case SHT_GROUP or SHT_SYMTAB_SHNDX:
                     if (link >= shnum)
@@ -182,16 +196,15 @@ public sealed record ElfHeader(byte Class, byte Data, ushort Type, ushort Machin
     }
 
     /// <summary>Every note's name and descriptor must lie inside its section (a parser would otherwise trust namesz/descsz).</summary>
-    private static void CheckNotes(Stream stream, string name, uint index, ulong offset, ulong size)
+    private static void CheckNotes(FileRegion file, string name, uint index, ulong offset, ulong size)
     {
         if (size > 1 << 20)
             return; // far larger than any object's notes; the parser reads what the section holds
-        var notes = new byte[size];
-        ReadAt(stream, name, (long)offset, notes);
+        var notes = file.Span(offset, size);
         ulong at = 0;
         while (at + 12 <= size)
         {
-            ulong namesz = U32(notes.AsSpan((int)at), 0), descsz = U32(notes.AsSpan((int)at), 4);
+            ulong namesz = U32(notes[(int)at..], 0), descsz = U32(notes[(int)at..], 4);
             ulong next = at + 12 + ((namesz + 3) & ~3UL) + ((descsz + 3) & ~3UL);
             if (next > size)
                 throw new InputException(name, $"corrupt note in section {index} (a name of {namesz} and a descriptor of {descsz} bytes do not fit)");
@@ -199,30 +212,10 @@ public sealed record ElfHeader(byte Class, byte Data, ushort Type, ushort Machin
         }
     }
 
-    private static void CheckRange(string name, string what, ulong offset, ulong size, long length)
+    private static void CheckRange(string name, string what, ulong offset, ulong size, ulong length)
     {
-        if (offset > (ulong)length || size > (ulong)length - offset)
+        if (offset > length || size > length - offset)
             throw new InputException(name, $"truncated or corrupt: {what} at offset 0x{offset:x} size 0x{size:x} extends past the end of the file (0x{length:x} bytes)");
-    }
-
-    private static void ReadAt(Stream stream, string name, long offset, Span<byte> buffer)
-    {
-        stream.Position = offset;
-        if (ReadFully(stream, buffer) != buffer.Length)
-            throw new InputException(name, $"truncated: short read of {buffer.Length} bytes at offset 0x{offset:x}");
-    }
-
-    private static int ReadFully(Stream stream, Span<byte> buffer)
-    {
-        int total = 0;
-        while (total < buffer.Length)
-        {
-            int n = stream.Read(buffer[total..]);
-            if (n == 0)
-                break;
-            total += n;
-        }
-        return total;
     }
 
     private static ushort U16(ReadOnlySpan<byte> b, int o) => BinaryPrimitives.ReadUInt16LittleEndian(b[o..]);

@@ -5,12 +5,22 @@ namespace UklLink.Inputs;
 /// <summary>A section of an input object, with the relocations that apply to it. Read-only for every pass.</summary>
 public sealed class InputSection
 {
-    private readonly Func<byte[]> _readData;
+    private readonly FileRegion _file;
+    private readonly ulong _offset;
     private byte[]? _data;
     internal readonly List<InputRelocation> RelocationList = new();
 
+    /// <summary>A section read from an object: its bytes are <paramref name="size"/> bytes at <paramref name="offset"/> of <paramref name="file"/>.</summary>
     internal InputSection(ObjectFile file, int index, string name, uint type, ulong flags, ulong size, ulong alignment,
-        uint link, uint info, ulong entrySize, Func<byte[]> readData)
+        uint link, uint info, ulong entrySize, FileRegion region, ulong offset)
+        : this(file, index, name, type, flags, size, alignment, link, info, entrySize)
+    {
+        _file = region;
+        _offset = offset;
+    }
+
+    private InputSection(ObjectFile file, int index, string name, uint type, ulong flags, ulong size, ulong alignment,
+        uint link, uint info, ulong entrySize)
     {
         File = file;
         Index = index;
@@ -22,7 +32,6 @@ public sealed class InputSection
         Link = link;
         Info = info;
         EntrySize = entrySize;
-        _readData = readData;
     }
 
     public ObjectFile File { get; }
@@ -47,8 +56,27 @@ public sealed class InputSection
     public bool IsTls => (Flags & SHF_TLS) != 0;
     public bool IsNoBits => Type == SHT_NOBITS;
 
-    /// <summary>The section's bytes (empty for NOBITS), read once on first use.</summary>
-    public byte[] Data => _data ??= IsNoBits ? Array.Empty<byte>() : _readData();
+    /// <summary>
+    /// The section's bytes (empty for NOBITS) without a copy: a span over the mapped input, or the bytes the rewrite
+    /// pass replaced them with. Valid while the <see cref="InputSet"/> is open.
+    /// </summary>
+    public ReadOnlySpan<byte> Content =>
+        _data is { } data ? data : IsNoBits || Size == 0 || _file.File is null ? ReadOnlySpan<byte>.Empty : _file.Span(_offset, Size);
+
+    /// <summary>
+    /// The section's bytes as an array (empty for NOBITS), copied from the mapping once on first use. Passes that only
+    /// read should prefer <see cref="Content"/>, which copies nothing.
+    /// </summary>
+    public byte[] Data
+    {
+        get
+        {
+            if (_data is { } data)
+                return data;
+            var copy = IsNoBits ? Array.Empty<byte>() : Content.ToArray();
+            return Interlocked.CompareExchange(ref _data, copy, null) ?? copy;
+        }
+    }
 
     /// <summary>True for a section the linker made (syscall trampolines), not read from an input file.</summary>
     public bool IsSynthetic => Index < 0;
@@ -68,7 +96,7 @@ public sealed class InputSection
 
     /// <summary>A section made by the linker (index -1) with the given bytes; relocations are added by the maker.</summary>
     internal static InputSection Synthetic(ObjectFile file, string name, ulong flags, ulong alignment, byte[] data) =>
-        new(file, -1, name, ElfConstants.SHT_PROGBITS, flags, (ulong)data.Length, alignment, 0, 0, 0, () => data);
+        new(file, -1, name, ElfConstants.SHT_PROGBITS, flags, (ulong)data.Length, alignment, 0, 0, 0) { _data = data };
 
     internal void AddRelocation(InputRelocation relocation) => RelocationList.Add(relocation);
 

@@ -1,12 +1,12 @@
 namespace UklLink.Inputs;
 
 /// <summary>
-/// The application's inputs, read into the shared model. Keeps the files open (sections are stream views) until
-/// disposed.
+/// The application's inputs, read into the shared model. Keeps the files mapped (section contents are spans over
+/// them) until disposed.
 /// </summary>
 public sealed class InputSet : IDisposable
 {
-    private readonly List<Stream> _streams = new();
+    private readonly List<MappedFile> _mapped = new();
     private readonly List<InputFile> _files = new();
 
     public IReadOnlyList<InputFile> Files => _files;
@@ -42,7 +42,7 @@ public sealed class InputSet : IDisposable
         var read = new List<string>[list.Count];
         try
         {
-            // Files are independent (each has its own stream), so they are read in parallel; the order of the
+            // Files are independent (each has its own mapping), so they are read in parallel; the order of the
             // result, and which error is reported when several inputs are bad, stay those of the command line.
             Parallel.For(0, list.Count, i =>
             {
@@ -71,57 +71,65 @@ public sealed class InputSet : IDisposable
 
     private InputFile LoadOne(string path, List<string> read)
     {
-        var stream = InputFiles.OpenRead(path);
-        Track(stream);
-        var head = new byte[8];
-        int n = stream.ReadAtLeast(head, 8, throwOnEndOfStream: false);
-        if (ElfHeader.HasElfMagic(head.AsSpan(0, n)))
+        var file = Track(MappedFile.Open(path));
+        var head = file.All.Head(8);
+        if (ElfHeader.HasElfMagic(head))
         {
-            var header = ElfHeader.Read(stream, path);
-            return IsAcceptable(header)
-                ? new ObjectInput(ObjectFile.Load(stream, header, path, null))
-                : new RejectedInput(path, null, header);
+            var elf = ElfImage.Read(file.All, path);
+            return IsAcceptable(elf.Header)
+                ? new ObjectInput(ObjectFile.Load(elf, path, null))
+                : new RejectedInput(path, null, elf.Header);
         }
-        if (ArchiveReader.HasArchiveMagic(head.AsSpan(0, n)))
-            return LoadArchive(stream, path, read);
-        if (n == 0)
+        if (ArchiveReader.HasArchiveMagic(head))
+            return LoadArchive(file, path, read);
+        if (head.Length == 0)
             throw new InputException(path, "file is empty");
         throw new InputException(path, "not an ELF object or ar archive" + NotAnObjectFix(path));
     }
 
-    private ArchiveInput LoadArchive(Stream stream, string path, List<string> read)
+    private ArchiveInput LoadArchive(MappedFile file, string path, List<string> read)
     {
-        var members = ArchiveReader.ReadMembers(stream, path);
-        var objects = new List<ObjectFile>();
-        var rejected = new List<RejectedInput>();
-        bool thin = false;
+        var members = ArchiveReader.ReadMembers(file.All, path);
+        bool thin = members.Any(m => m.ExternalPath is not null);
         foreach (var m in members)
         {
-            Stream memberStream;
-            string where = $"{path}({m.Name})";
+            // Named as the archive was: relative to the working directory when the archive's path is relative.
             if (m.ExternalPath is { } external)
-            {
-                thin = true;
-                // Named as the archive was: relative to the working directory when the archive's path is relative.
                 read.Add(Path.IsPathRooted(path) ? external : Path.GetRelativePath(Environment.CurrentDirectory, external));
-                memberStream = InputFiles.OpenRead(external, $"{where}: thin archive member");
-                Track(memberStream);
-            }
-            else
-            {
-                memberStream = new SliceStream(stream, m.Offset, m.Size);
-            }
-            var head = new byte[4];
-            int n = memberStream.ReadAtLeast(head, 4, throwOnEndOfStream: false);
-            if (!ElfHeader.HasElfMagic(head.AsSpan(0, n)))
-                throw new InputException(where, "archive member is not an ELF object");
-            var header = ElfHeader.Read(memberStream, where);
-            if (IsAcceptable(header))
-                objects.Add(ObjectFile.Load(memberStream, header, path, m.Name));
-            else
-                rejected.Add(new RejectedInput(path, m.Name, header));
         }
-        return new ArchiveInput(path, thin, objects, rejected);
+        // Members are independent: decode them in parallel (a C library has a thousand), keeping their order and
+        // reporting the first bad one in archive order.
+        var loaded = new (ObjectFile? Object, RejectedInput? Rejected)[members.Count];
+        var errors = new Exception?[members.Count];
+        Parallel.For(0, members.Count, new ParallelOptions { MaxDegreeOfParallelism = members.Count < 16 ? 1 : -1 }, i =>
+        {
+            try
+            {
+                loaded[i] = LoadMember(file, path, members[i]);
+            }
+            catch (Exception ex)
+            {
+                errors[i] = ex;
+            }
+        });
+        if (errors.FirstOrDefault(e => e is not null) is { } first)
+            System.Runtime.ExceptionServices.ExceptionDispatchInfo.Capture(first).Throw();
+        return new ArchiveInput(path, thin, loaded.Select(l => l.Object).OfType<ObjectFile>().ToList(),
+            loaded.Select(l => l.Rejected).OfType<RejectedInput>().ToList());
+    }
+
+    private (ObjectFile?, RejectedInput?) LoadMember(MappedFile archive, string path, ArchiveMember m)
+    {
+        string where = $"{path}({m.Name})";
+        var region = m.ExternalPath is { } external
+            ? Track(MappedFile.Open(external, $"{where}: thin archive member")).All
+            : archive.Region((ulong)m.Offset, (ulong)m.Size);
+        if (!ElfHeader.HasElfMagic(region.Head(4)))
+            throw new InputException(where, "archive member is not an ELF object");
+        var elf = ElfImage.Read(region, where);
+        return IsAcceptable(elf.Header)
+            ? (ObjectFile.Load(elf, path, m.Name), null)
+            : (null, new RejectedInput(path, m.Name, elf.Header));
     }
 
     /// <summary>What the user most likely meant, from the file name.</summary>
@@ -134,10 +142,11 @@ public sealed class InputSet : IDisposable
         _ => " (inputs are relocatable objects from gcc -c or ld -r, and ar archives)",
     };
 
-    private void Track(Stream stream)
+    private MappedFile Track(MappedFile file)
     {
-        lock (_streams)
-            _streams.Add(stream);
+        lock (_files)
+            _mapped.Add(file);
+        return file;
     }
 
     private static bool IsAcceptable(ElfHeader h) =>
@@ -145,8 +154,11 @@ public sealed class InputSet : IDisposable
 
     public void Dispose()
     {
-        foreach (var s in _streams)
-            s.Dispose();
-        _streams.Clear();
+        lock (_files)
+        {
+            foreach (var m in _mapped)
+                m.Dispose();
+            _mapped.Clear();
+        }
     }
 }

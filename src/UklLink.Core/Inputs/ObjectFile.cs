@@ -1,12 +1,13 @@
-using LibObjectFile.Elf;
+using System.Buffers.Binary;
 using UklLink.X86_64;
 using static UklLink.Inputs.ElfConstants;
 
 namespace UklLink.Inputs;
 
 /// <summary>
-/// An x86-64 ELF relocatable object (a file on disk or an archive member), read through LibObjectFile with stream
-/// views: section bytes are read from the underlying stream only when a pass asks for them.
+/// An x86-64 ELF relocatable object (a file on disk or an archive member), decoded in place from its mapped bytes:
+/// section headers, symbols, relocations and COMDAT groups are read straight from the tables; section contents stay
+/// in the mapping until a pass asks for them.
 /// </summary>
 public sealed class ObjectFile
 {
@@ -42,137 +43,144 @@ public sealed class ObjectFile
     public InputSection? FindSection(string name) => AllSections.FirstOrDefault(s => s.Name == name);
 
     /// <summary>
-    /// Reads a relocatable object from <paramref name="stream"/> (kept open by the caller for the object's lifetime).
-    /// The caller has checked with <see cref="ElfHeader.Read"/> that this is a 64-bit little-endian x86-64 ET_REL.
+    /// Decodes a relocatable object whose header <see cref="ElfImage.Read"/> has checked (a 64-bit little-endian
+    /// x86-64 ET_REL). The mapping must stay open for the object's lifetime.
     /// </summary>
-    public static ObjectFile Load(Stream stream, ElfHeader header, string path, string? member)
+    public static ObjectFile Load(ElfImage elf, string path, string? member)
     {
-        string name = member is null ? path : $"{path}({member})";
-        var elf = ElfReading.Read(stream, name);
-        var obj = new ObjectFile(path, member, header);
-        obj.Build(elf, name, stream);
+        var obj = new ObjectFile(path, member, elf.Header);
+        obj.Build(elf);
         return obj;
     }
 
-    private void Build(ElfFile elf, string name, Stream file)
+    private void Build(ElfImage elf)
     {
-        int count = elf.Sections.Count;
-        for (int i = 0; i < count; i++)
-            _sections.Add(null);
-
-        ElfSymbolTable? symtab = null;
-        foreach (var s in elf.Sections)
+        string name = elf.Name;
+        var headers = elf.Sections;
+        int count = headers.Count;
+        _sections.Add(null);
+        int symtabIndex = -1, shndxIndex = -1;
+        for (int i = 1; i < count; i++)
         {
-            int index = (int)s.SectionIndex;
-            if (index <= 0 || index >= count)
-                continue;
-            if (s is ElfSymbolTable st && st.Type == ElfSectionType.SymbolTable)
+            var h = headers[i];
+            if (h.Type == SHT_SYMTAB)
             {
-                if (symtab is not null)
+                if (symtabIndex >= 0)
                     throw new InputException(name, "more than one symbol table");
-                symtab = st;
+                symtabIndex = i;
             }
-            ulong alignment = s.VirtualAddressAlignment;
-            if (alignment > 1 && (alignment & (alignment - 1)) != 0)
-                throw new InputException(name, $"section '{s.Name.Value}' has alignment {alignment}, which is not a power of two");
-            // Keep only the section's stream view alive, not the LibObjectFile model (symbols, relocation entries), which
-            // is garbage once this object is built.
-            // A section LibObjectFile models as something else (a note table, say) is read from the file itself, so
-            // Data always has exactly Size bytes (the header pass checked that they lie inside the file).
-            var content = s is ElfStreamSection ss ? ss.Stream
-                : s.Type == ElfSectionType.NoBits || s.Size == 0 ? null
-                : new SliceStream(file, (long)s.Position, (long)s.Size);
-            string sectionName = s.Name.Value ?? "";
-            _sections[index] = new InputSection(this, index, s.Name.Value ?? "", (uint)s.Type, (ulong)s.Flags,
-                s.Size, s.VirtualAddressAlignment, s.Link.Section is { } l ? (uint)l.SectionIndex : (uint)s.Link.SpecialIndex,
-                s.Info.Section is { } inf ? (uint)inf.SectionIndex : (uint)s.Info.SpecialIndex, s.TableEntrySize,
-                () => ReadContent(content, sectionName, name));
-        }
-
-        if (symtab is not null)
-        {
-            int i = 0;
-            foreach (var e in symtab.Entries)
+            else if (h.Type == SHT_SYMTAB_SHNDX)
             {
-                uint shndx = e.SectionLink.Section is { } sec ? (uint)sec.SectionIndex : (uint)e.SectionLink.SpecialIndex;
-                InputSection? section = null;
-                if (shndx is not (SHN_UNDEF or SHN_ABS or SHN_COMMON) && shndx < 0xff00)
-                {
-                    section = shndx < (uint)count ? _sections[(int)shndx] : null;
-                    if (section is null)
-                        throw new InputException(name, $"symbol {i} '{e.Name.Value}' refers to section {shndx}, which does not exist");
-                }
-                _symbols.Add(new InputSymbol(this, i, e.Name.Value ?? "", (byte)e.Bind, (byte)e.Type, (byte)e.Visibility,
-                    shndx, section, e.Value, e.Size));
-                i++;
+                shndxIndex = i;
             }
+            string sectionName = elf.SectionName(h);
+            if (h.AddrAlign > 1 && (h.AddrAlign & (h.AddrAlign - 1)) != 0)
+                throw new InputException(name, $"section '{sectionName}' has alignment {h.AddrAlign}, which is not a power of two");
+            _sections.Add(new InputSection(this, i, sectionName, h.Type, h.Flags, h.Size, h.AddrAlign, h.Link, h.Info, h.EntSize,
+                elf.File, h.HasFileBytes ? h.Offset : 0));
         }
 
-        foreach (var s in elf.Sections)
+        if (symtabIndex >= 0)
+            ReadSymbols(elf, headers[symtabIndex], shndxIndex >= 0 && headers[shndxIndex].Link == symtabIndex ? headers[shndxIndex] : null);
+
+        for (int i = 1; i < count; i++)
         {
-            if (s is ElfRelocationTable rt)
-                AddRelocations(rt, symtab, name);
-            else if (s.Type == ElfSectionType.Group)
-                ReadGroup(_sections[(int)s.SectionIndex]!, name);
+            var h = headers[i];
+            if (h.Type is SHT_RELA or SHT_REL)
+                ReadRelocations(elf, h, symtabIndex);
+            else if (h.Type == SHT_GROUP)
+                ReadGroup(_sections[i]!, name);
         }
     }
 
-    private void AddRelocations(ElfRelocationTable rt, ElfSymbolTable? symtab, string name)
+    private void ReadSymbols(ElfImage elf, SectionHeader symtab, SectionHeader? extendedIndices)
     {
-        var target = rt.Info.Section is { } t ? _sections[(int)t.SectionIndex] : null;
+        string name = elf.Name;
+        var table = elf.Bytes(symtab);
+        // The header pass checked that the link is a NUL-terminated string table.
+        var strings = elf.Bytes(elf.Sections[(int)symtab.Link]);
+        var xindex = extendedIndices is null ? ReadOnlySpan<byte>.Empty : elf.Bytes(extendedIndices);
+        int n = table.Length / ElfImage.SymbolSize;
+        _symbols.Capacity = n;
+        for (int i = 0; i < n; i++)
+        {
+            var e = new ElfImage.Symbol(table.Slice(i * ElfImage.SymbolSize, ElfImage.SymbolSize));
+            uint nameOffset = e.NameOffset;
+            if (nameOffset != 0 && nameOffset >= (uint)strings.Length)
+                throw new InputException(name, $"symbol {i} has name offset 0x{nameOffset:x}, outside its string table (0x{strings.Length:x} bytes)");
+            uint shndx = e.SectionIndex;
+            if (shndx == SHN_XINDEX)
+            {
+                if ((i + 1) * 4 > xindex.Length)
+                    throw new InputException(name, $"symbol {i} has an extended section index but the object has no SHT_SYMTAB_SHNDX entry for it");
+                shndx = BinaryPrimitives.ReadUInt32LittleEndian(xindex[(i * 4)..]);
+            }
+            string symbolName = nameOffset == 0 ? "" : ElfImage.CString(strings, nameOffset);
+            InputSection? section = null;
+            if (shndx is not (SHN_UNDEF or SHN_ABS or SHN_COMMON) && (shndx < 0xff00 || e.SectionIndex == SHN_XINDEX))
+            {
+                section = shndx < (uint)_sections.Count ? _sections[(int)shndx] : null;
+                if (section is null)
+                    throw new InputException(name, $"symbol {i} '{symbolName}' refers to section {shndx}, which does not exist");
+            }
+            _symbols.Add(new InputSymbol(this, i, symbolName, e.Bind, e.Type, e.Visibility, shndx, section, e.Value, e.Size));
+        }
+    }
+
+    private void ReadRelocations(ElfImage elf, SectionHeader rt, int symtabIndex)
+    {
+        string name = elf.Name;
+        string tableName = elf.SectionName(rt);
+        bool rela = rt.Type == SHT_RELA;
+        int entrySize = rela ? 24 : 16;
+        var entries = elf.Bytes(rt);
+        int n = entries.Length / entrySize;
+        var target = rt.Info < (uint)_sections.Count ? _sections[(int)rt.Info] : null;
         if (target is null)
         {
-            if (rt.Entries.Count == 0)
+            if (n == 0)
                 return;
-            throw new InputException(name, $"relocation section '{rt.Name.Value}' does not name the section it patches");
+            throw new InputException(name, $"relocation section '{tableName}' does not name the section it patches");
         }
-        if (rt.Link.Section != symtab || symtab is null)
-            throw new InputException(name, $"relocation section '{rt.Name.Value}' does not use the object's symbol table");
+        if (symtabIndex < 0 || rt.Link != (uint)symtabIndex)
+            throw new InputException(name, $"relocation section '{tableName}' does not use the object's symbol table");
 
-        foreach (var r in rt.Entries)
+        var list = target.RelocationList;
+        list.Capacity = list.Count + n;
+        int symbolCount = _symbols.Count;
+        for (int i = 0; i < n; i++)
         {
-            if (r.SymbolIndex >= (uint)_symbols.Count)
-                throw new InputException(name, $"relocation at {target.Name}+0x{r.Offset:x} refers to symbol {r.SymbolIndex}, but the symbol table has {_symbols.Count}");
-            var type = RelocationTypes.Get(r.Type.Value);
-            if (!target.IsNoBits && (r.Offset > target.Size || (ulong)type.FieldSize > target.Size - r.Offset))
-                throw new InputException(name, $"relocation {type.Name} at {target.Name}+0x{r.Offset:x} lies outside the section (size 0x{target.Size:x})");
-            target.RelocationList.Add(new InputRelocation(target, r.Offset, r.Type.Value, _symbols[(int)r.SymbolIndex], r.Addend));
+            var r = entries.Slice(i * entrySize, entrySize);
+            ulong offset = BinaryPrimitives.ReadUInt64LittleEndian(r);
+            ulong info = BinaryPrimitives.ReadUInt64LittleEndian(r[8..]);
+            uint symbol = (uint)(info >> 32), type = (uint)info;
+            // REL entries keep their addend in the patched bytes; x86-64 objects use RELA, so REL addends read as 0.
+            long addend = rela ? BinaryPrimitives.ReadInt64LittleEndian(r[16..]) : 0;
+            if (symbol >= (uint)symbolCount)
+                throw new InputException(name, $"relocation at {target.Name}+0x{offset:x} refers to symbol {symbol}, but the symbol table has {symbolCount}");
+            var kind = RelocationTypes.Get(type);
+            if (!target.IsNoBits && (offset > target.Size || (ulong)kind.FieldSize > target.Size - offset))
+                throw new InputException(name, $"relocation {kind.Name} at {target.Name}+0x{offset:x} lies outside the section (size 0x{target.Size:x})");
+            list.Add(new InputRelocation(target, offset, type, _symbols[(int)symbol], addend));
         }
     }
 
     /// <summary>SHT_GROUP: a flag word then section indices; the signature is the name of symbol sh_info.</summary>
     private void ReadGroup(InputSection group, string name)
     {
-        var data = group.Data;
+        var data = group.Content;
         if (data.Length < 4 || data.Length % 4 != 0)
             throw new InputException(name, $"corrupt section group '{group.Name}'");
-        uint flags = BitConverter.ToUInt32(data, 0);
+        uint flags = BinaryPrimitives.ReadUInt32LittleEndian(data);
         if ((flags & GRP_COMDAT) == 0)
             return;
         string signature = group.Info < (uint)_symbols.Count ? _symbols[(int)group.Info].Name : "";
         for (int i = 4; i < data.Length; i += 4)
         {
-            uint member = BitConverter.ToUInt32(data, i);
+            uint member = BinaryPrimitives.ReadUInt32LittleEndian(data[i..]);
             if (member == 0 || member >= (uint)_sections.Count || _sections[(int)member] is not { } s)
                 throw new InputException(name, $"section group '{group.Name}' lists section {member}, which does not exist");
             s.ComdatSignature = signature;
-        }
-    }
-
-    private static byte[] ReadContent(Stream? content, string sectionName, string name)
-    {
-        if (content is null)
-            return Array.Empty<byte>();
-        try
-        {
-            var bytes = new byte[content.Length];
-            content.Position = 0;
-            content.ReadExactly(bytes);
-            return bytes;
-        }
-        catch (Exception ex) when (ex is IOException or EndOfStreamException or ArgumentException)
-        {
-            throw new InputException(name, $"cannot read section '{sectionName}': {ex.Message}");
         }
     }
 }

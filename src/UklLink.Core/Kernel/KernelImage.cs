@@ -6,31 +6,48 @@ namespace UklLink.Kernel;
 
 /// <summary>
 /// A kernel image (vmlinux, ET_EXEC): its symbols, its sections and, when it was built with CONFIG_UNIKERNEL_LINUX,
-/// its slots and descriptor. ukl-link reads the section headers and the symbol table itself (after the bounds-checked
-/// header pass): a vmlinux has tens of thousands of symbols, and decoding them straight from the table's bytes is an
-/// order of magnitude faster than building an object model. Section bytes are read on demand, never copied wholesale.
+/// its slots and descriptor. The file is mapped; the section headers come from the shared <see cref="ElfImage"/> reader
+/// and symbols are looked up in the mapped symbol table itself (<see cref="KernelSymbolTable"/>): a vmlinux has tens of
+/// thousands of symbols, and a link asks for a few hundred of them. Nothing is copied wholesale.
 /// </summary>
 public sealed class KernelImage : IDisposable
 {
-    private readonly Stream _stream;
-    private List<SectionHeader> _sections = new();
-    private readonly Dictionary<string, KernelSymbol> _globals = new(StringComparer.Ordinal);
-    private readonly Dictionary<string, ulong> _allByName = new(StringComparer.Ordinal);
-    private (ulong Value, ulong Size)? _descriptorSymbol;
+    private readonly MappedFile _file;
+    private readonly ElfImage _elf;
+    private readonly KernelSymbolTable? _symbols;
+    private readonly IReadOnlyDictionary<string, KernelSymbol> _globals;
+    private readonly (ulong Value, ulong Size)? _descriptorSymbol;
 
-    private KernelImage(string path, Stream stream)
+    private KernelImage(string path, MappedFile file, ElfImage elf)
     {
         Path = path;
-        _stream = stream;
+        _file = file;
+        _elf = elf;
+        int symtab = elf.FindSection(SHT_SYMTAB);
+        if (symtab < 0)
+        {
+            _globals = new Dictionary<string, KernelSymbol>();
+            return;
+        }
+        // Any defined symbol for TryGetSymbolValue (slot bounds may be local); global, weak and unique ones for binding.
+        _symbols = new KernelSymbolTable(elf, elf.Sections[symtab]);
+        _globals = new KernelSymbolTable.GlobalDictionary(_symbols);
+        int descriptor = _symbols.FindAny(SlotAbi.DescriptorSymbol);
+        if (descriptor >= 0)
+            _descriptorSymbol = new ElfImage.Symbol(elf.Bytes(elf.Sections[symtab]).Slice(descriptor * ElfImage.SymbolSize, ElfImage.SymbolSize)).SectionIndex == SHN_ABS
+                ? FindDescriptor(elf, elf.Sections[symtab]) : (_symbols.Get(descriptor).Value, _symbols.Get(descriptor).Size);
     }
 
     public string Path { get; }
 
     /// <summary>The ELF header as checked on load.</summary>
-    public ElfHeader Header { get; private set; } = null!;
+    public ElfHeader Header => _elf.Header;
 
     /// <summary>The section header table, as read (the writer works on copies).</summary>
-    public IReadOnlyList<SectionHeader> SectionHeaders => _sections;
+    public IReadOnlyList<SectionHeader> SectionHeaders => _elf.Sections;
+
+    /// <summary>The mapped file and its tables, for the writer (which copies the unchanged parts from it).</summary>
+    public ElfImage Elf => _elf;
 
     /// <summary>Address of <c>ukl_descriptor</c>, or null when the kernel has none.</summary>
     public ulong? DescriptorAddress => _descriptorSymbol?.Value;
@@ -45,73 +62,48 @@ public sealed class KernelImage : IDisposable
     {
         if (!File.Exists(path) && !Directory.Exists(path))
             throw new InputException(path, $"no such file ({KernelFix})");
-        var stream = InputFiles.OpenRead(path);
+        var file = MappedFile.Open(path);
         try
         {
-            var head = new byte[4];
-            int n = stream.ReadAtLeast(head, 4, throwOnEndOfStream: false);
-            if (!ElfHeader.HasElfMagic(head.AsSpan(0, n)))
+            if (!ElfHeader.HasElfMagic(file.All.Head(4)))
                 throw new InputException(path, $"not a kernel image (not an ELF file; {KernelFix})");
-            var header = ElfHeader.Read(stream, path);
+            var elf = ElfImage.Read(file.All, path);
+            var header = elf.Header;
             if (!header.Is64LittleEndian || header.Machine != ElfHeader.MachineX86_64 || header.Type != ElfHeader.TypeExecutable)
                 throw new InputException(path, $"not an x86-64 vmlinux: {header.ClassName} {header.DataName} {header.MachineName} {header.TypeName} ({KernelFix})");
-            var image = new KernelImage(path, stream);
-            image.ReadSections(header);
-            return image;
+            return new KernelImage(path, file, elf);
         }
         catch
         {
-            stream.Dispose();
+            file.Dispose();
             throw;
         }
     }
 
-    private void ReadSections(ElfHeader header)
+    /// <summary>The first <c>ukl_descriptor</c> that is not absolute (it must have bytes to read).</summary>
+    private static (ulong, ulong)? FindDescriptor(ElfImage elf, SectionHeader symtab)
     {
-        var table = new byte[header.SectionCount * SectionHeader.Size64];
-        _stream.Position = (long)header.SectionHeaderOffset;
-        _stream.ReadExactly(table);
-        _sections = SectionHeader.ReadTable(table, (int)header.SectionCount);
-        Header = header;
-        int symtab = _sections.FindIndex(s => s.Type == SHT_SYMTAB);
-        if (symtab < 0)
-            return;
-        // The header pass checked that the table and its string table lie inside the file and end in NUL.
-        var symbols = ReadSection(_sections[symtab]);
-        var strings = ReadSection(_sections[(int)_sections[symtab].Link]);
-        for (int at = 24; at + 24 <= symbols.Length; at += 24)
+        var symbols = elf.Bytes(symtab);
+        var strings = elf.Bytes(elf.Sections[(int)symtab.Link]);
+        var want = System.Text.Encoding.ASCII.GetBytes(SlotAbi.DescriptorSymbol);
+        for (int at = ElfImage.SymbolSize; at + ElfImage.SymbolSize <= symbols.Length; at += ElfImage.SymbolSize)
         {
-            var e = symbols.AsSpan(at, 24);
-            uint nameOffset = BinaryPrimitives.ReadUInt32LittleEndian(e);
-            ushort shndx = BinaryPrimitives.ReadUInt16LittleEndian(e[6..]);
-            if (nameOffset == 0 || nameOffset >= strings.Length || shndx == SHN_UNDEF)
+            var e = new ElfImage.Symbol(symbols.Slice(at, ElfImage.SymbolSize));
+            if (e.NameOffset == 0 || e.NameOffset >= (uint)strings.Length || e.SectionIndex == SHN_UNDEF || e.SectionIndex == SHN_ABS || e.SectionIndex >= elf.Sections.Count)
                 continue;
-            bool defined = shndx == SHN_ABS || shndx < _sections.Count;
-            if (!defined)
-                continue;
-            int end = Array.IndexOf(strings, (byte)0, (int)nameOffset);
-            string name = System.Text.Encoding.UTF8.GetString(strings, (int)nameOffset, end - (int)nameOffset);
-            ulong value = BinaryPrimitives.ReadUInt64LittleEndian(e[8..]);
-            ulong size = BinaryPrimitives.ReadUInt64LittleEndian(e[16..]);
-            byte bind = (byte)(e[4] >> 4), type = (byte)(e[4] & 0xf);
-            _allByName.TryAdd(name, value);
-            if (name == SlotAbi.DescriptorSymbol && shndx != SHN_ABS)
-                _descriptorSymbol ??= (value, size);
-            if (bind is STB_GLOBAL or STB_WEAK or STB_GNU_UNIQUE)
-                _globals.TryAdd(name, new KernelSymbol(name, value, size, type, bind));
+            if (ElfImage.CStringBytes(strings, e.NameOffset).SequenceEqual(want))
+                return (e.Value, e.Size);
         }
-    }
-
-    private byte[] ReadSection(SectionHeader section)
-    {
-        var bytes = new byte[section.Size];
-        _stream.Position = (long)section.Offset;
-        _stream.ReadExactly(bytes);
-        return bytes;
+        return null;
     }
 
     /// <summary>Any defined symbol (local ones included: slot bounds may be local in some builds).</summary>
-    public bool TryGetSymbolValue(string name, out ulong value) => _allByName.TryGetValue(name, out value);
+    public bool TryGetSymbolValue(string name, out ulong value)
+    {
+        int i = _symbols?.FindAny(name) ?? -1;
+        value = i >= 0 ? _symbols!.Get(i).Value : 0;
+        return i >= 0;
+    }
 
     /// <summary>The slots this kernel reserves, or the names of the slot symbols it lacks.</summary>
     public IReadOnlyList<Slot> GetSlots(out IReadOnlyList<string> missing)
@@ -151,17 +143,14 @@ public sealed class KernelImage : IDisposable
     /// <summary>Reads <paramref name="count"/> bytes at virtual address <paramref name="address"/>, or null if unmapped.</summary>
     public byte[]? ReadBytes(ulong address, int count)
     {
-        foreach (var s in _sections)
+        foreach (var s in _elf.Sections)
         {
             if (s.FileOffsetOf(address, (ulong)count) is not { } offset)
                 continue;
-            var buffer = new byte[count];
-            _stream.Position = (long)offset;
-            _stream.ReadExactly(buffer);
-            return buffer;
+            return _elf.File.Span(offset, (ulong)count).ToArray();
         }
         return null;
     }
 
-    public void Dispose() => _stream.Dispose();
+    public void Dispose() => _file.Dispose();
 }

@@ -35,33 +35,82 @@ public static class LinkMap
         return sb.ToString();
     }
 
+    /// <summary>
+    /// The same map as JSON. Written with <see cref="Utf8JsonWriter"/> rather than by serializing anonymous objects,
+    /// so the NativeAOT build needs no reflection.
+    /// </summary>
     public static string FormatJson(LayoutResult layout, IReadOnlyList<OutputSymbol> symbols, LinkResult result, ulong phdr, int phnum)
     {
-        var doc = new
+        var buffer = new MemoryStream();
+        using (var w = new Utf8JsonWriter(buffer, new JsonWriterOptions { Indented = true }))
         {
-            entry = Hex(result.Entry),
-            phdr = new { address = Hex(phdr), count = phnum },
-            sections = layout.Sections.Select(os => new
+            w.WriteStartObject();
+            w.WriteString("entry", Hex(result.Entry));
+            w.WriteStartObject("phdr");
+            w.WriteString("address", Hex(phdr));
+            w.WriteNumber("count", phnum);
+            w.WriteEndObject();
+            w.WriteStartArray("sections");
+            foreach (var os in layout.Sections)
             {
-                name = os.Name,
-                address = Hex(os.Address),
-                size = os.Size,
-                alignment = os.Alignment,
-                slot = os.Slot?.Name.Role,
-                inputs = os.Pieces.Select(p => new { name = p.Describe(), address = Hex(p.Address), size = p.Size, alignment = p.Alignment }),
-            }),
-            syscallRewrite = result.Rewrite is { } rw ? new
+                w.WriteStartObject();
+                w.WriteString("name", os.Name);
+                w.WriteString("address", Hex(os.Address));
+                w.WriteNumber("size", os.Size);
+                w.WriteNumber("alignment", os.Alignment);
+                w.WriteString("slot", os.Slot?.Name.Role);
+                w.WriteStartArray("inputs");
+                foreach (var p in os.Pieces)
+                {
+                    w.WriteStartObject();
+                    w.WriteString("name", p.Describe());
+                    w.WriteString("address", Hex(p.Address));
+                    w.WriteNumber("size", p.Size);
+                    w.WriteNumber("alignment", p.Alignment);
+                    w.WriteEndObject();
+                }
+                w.WriteEndArray();
+                w.WriteEndObject();
+            }
+            w.WriteEndArray();
+            if (result.Rewrite is { } rw)
             {
-                found = rw.Found,
-                patched = rw.Patched,
-                intFallback = rw.Fallbacks,
-                untouched = rw.Untouched,
-                trampolines = result.Trampolines.Select(t => new { address = Hex(t.Address), size = t.Size, site = t.Site, siteAddress = Hex(t.SiteAddress) }),
-            } : null,
-            symbols = symbols.OrderBy(s => s.Address).ThenBy(s => s.Name, StringComparer.Ordinal)
-                .Select(s => new { name = s.Name, address = Hex(s.Address), size = s.Size, binding = s.Bind == 0 ? "local" : s.Bind == 2 ? "weak" : "global" }),
-        };
-        return JsonSerializer.Serialize(doc, new JsonSerializerOptions { WriteIndented = true }) + "\n";
+                w.WriteStartObject("syscallRewrite");
+                w.WriteNumber("found", rw.Found);
+                w.WriteNumber("patched", rw.Patched);
+                w.WriteNumber("intFallback", rw.Fallbacks);
+                w.WriteNumber("untouched", rw.Untouched);
+                w.WriteStartArray("trampolines");
+                foreach (var t in result.Trampolines)
+                {
+                    w.WriteStartObject();
+                    w.WriteString("address", Hex(t.Address));
+                    w.WriteNumber("size", t.Size);
+                    w.WriteString("site", t.Site);
+                    w.WriteString("siteAddress", Hex(t.SiteAddress));
+                    w.WriteEndObject();
+                }
+                w.WriteEndArray();
+                w.WriteEndObject();
+            }
+            else
+            {
+                w.WriteNull("syscallRewrite");
+            }
+            w.WriteStartArray("symbols");
+            foreach (var s in symbols.OrderBy(s => s.Address).ThenBy(s => s.Name, StringComparer.Ordinal))
+            {
+                w.WriteStartObject();
+                w.WriteString("name", s.Name);
+                w.WriteString("address", Hex(s.Address));
+                w.WriteNumber("size", s.Size);
+                w.WriteString("binding", s.Bind == 0 ? "local" : s.Bind == 2 ? "weak" : "global");
+                w.WriteEndObject();
+            }
+            w.WriteEndArray();
+            w.WriteEndObject();
+        }
+        return Encoding.UTF8.GetString(buffer.ToArray()) + "\n";
     }
 
     private static string Hex(ulong v) => $"0x{v:x}";

@@ -219,6 +219,9 @@ public sealed class Linker
     {
         var images = new Dictionary<OutputSection, byte[]>();
         var problems = new List<RelocationProblem>();
+        // Fills and linker-made pieces first; the input pieces (copy and relocate, most of the work) then run in
+        // parallel: each writes only its own range of its output section's image.
+        var pieces = new List<(InputPiece Piece, byte[] Buffer, int At)>();
         foreach (var os in _layout.Sections)
         {
             if (os.IsNoBits)
@@ -237,14 +240,8 @@ public sealed class Linker
                 switch (piece)
                 {
                     case InputPiece ip when !ip.IsNoBits:
-                    {
-                        var (data, relocations) = _transforms is null
-                            ? (ip.Section.Data, ip.Section.Relocations)
-                            : _transforms.Contents(ip.Section, s => _layout.Placed[s].Address);
-                        data.AsSpan(0, (int)Math.Min((ulong)data.Length, ip.Size)).CopyTo(buffer.AsSpan(at));
-                        Relocator.Apply(ip.Section, relocations, buffer, at, ip.Address, _values, problems);
+                        pieces.Add((ip, buffer, at));
                         break;
-                    }
                     case SyntheticPiece sp when sp.Data is not null:
                         sp.Data.CopyTo(buffer, at);
                         break;
@@ -255,6 +252,21 @@ public sealed class Linker
             }
             images[os] = buffer;
         }
+        var found = new List<RelocationProblem>?[pieces.Count];
+        Parallel.For(0, pieces.Count, i =>
+        {
+            var (ip, buffer, at) = pieces[i];
+            var (data, relocations) = _transforms is null
+                ? (ip.Section.Data, ip.Section.Relocations)
+                : _transforms.Contents(ip.Section, s => _layout.Placed[s].Address);
+            data.AsSpan(0, (int)Math.Min((ulong)data.Length, ip.Size)).CopyTo(buffer.AsSpan(at));
+            var list = new List<RelocationProblem>();
+            Relocator.Apply(ip.Section, relocations, buffer, at, ip.Address, _values, list);
+            found[i] = list.Count > 0 ? list : null;
+        });
+        foreach (var list in found)
+            if (list is not null)
+                problems.AddRange(list);
         _made.WriteGot(images, _values);
         _result.GotEntries = _made.GotSlots.Count;
         foreach (var p in problems)
@@ -424,13 +436,22 @@ public sealed class Linker
 
     private static void FillPattern(byte[] buffer, byte[] fill)
     {
-        if (fill.Length == 1)
+        if (fill.Length == 0 || buffer.Length == 0)
+            return;
+        if (fill.AsSpan().IndexOfAnyExcept(fill[0]) < 0)
         {
             Array.Fill(buffer, fill[0]);
             return;
         }
-        for (int i = 0; i < buffer.Length; i++)
-            buffer[i] = fill[i % fill.Length];
+        // Lay the pattern down once, then double the filled prefix.
+        int done = Math.Min(fill.Length, buffer.Length);
+        fill.AsSpan(0, done).CopyTo(buffer);
+        while (done < buffer.Length)
+        {
+            int n = Math.Min(done, buffer.Length - done);
+            buffer.AsSpan(0, n).CopyTo(buffer.AsSpan(done));
+            done += n;
+        }
     }
 
     private static List<OutputSymbol> OutputSymbols(Resolution resolution, LayoutResult layout, SymbolValues values, ulong tlsStart)

@@ -1,9 +1,12 @@
+using Microsoft.Win32.SafeHandles;
+
 namespace UklLink.Output;
 
 /// <summary>
 /// Writes an output file so that a failure, a full disk or a kill (even SIGKILL) never leaves a partially written
 /// output or a temporary file behind: the bytes go to an unnamed file in the same directory that replaces the output
-/// by a rename only once complete and on disk (<see cref="TemporaryFile"/>).
+/// by a rename only once complete (<see cref="TemporaryFile"/>). The data is not forced to disk before the rename (no
+/// fsync, as ld, lld and mold do not): that guards only against a power cut and costs more than a small link.
 /// </summary>
 public static class AtomicFile
 {
@@ -11,16 +14,16 @@ public static class AtomicFile
         Replace(path, temp => write(temp.Stream));
 
     /// <summary>
-    /// Like <see cref="Write(string, Action{Stream})"/>, but the file starts as a copy of <paramref name="copyFrom"/>
-    /// (copied by the kernel, without passing the bytes through this process, and with its permissions) and
-    /// <paramref name="edit"/> changes it in place through a read-write stream.
+    /// Like <see cref="Write(string, Action{Stream})"/>, for writers that place bytes at offsets themselves
+    /// (<see cref="RandomAccess"/>, <see cref="FileCopy"/>): <paramref name="write"/> gets the file's handle; the file
+    /// gets the permissions of <paramref name="modeFrom"/> when given (a linked kernel keeps the input kernel's mode).
     /// </summary>
-    public static void Edit(string path, string copyFrom, Action<FileStream> edit) =>
+    public static void WriteAt(string path, Action<SafeFileHandle> write, string? modeFrom = null) =>
         Replace(path, temp =>
         {
-            temp.CopyModeFrom(copyFrom);
-            temp.CopyFrom(copyFrom);
-            edit(temp.Stream);
+            if (modeFrom is not null)
+                temp.CopyModeFrom(modeFrom);
+            write(temp.Stream.SafeFileHandle);
         });
 
     public static void WriteText(string path, string text) =>

@@ -5,11 +5,11 @@ namespace UklLink.Output;
 
 /// <summary>
 /// The few Linux file calls .NET does not offer: an unnamed file in a directory (O_TMPFILE), giving it a name
-/// (linkat through /proc/self/fd), an in-kernel copy (copy_file_range) and fsync of a directory.
+/// (linkat through /proc/self/fd). In-kernel copies are <see cref="FileCopy"/>'s.
 /// </summary>
 internal static class LinuxFiles
 {
-    private const int O_RDONLY = 0, O_RDWR = 2, O_CLOEXEC = 0x80000, O_DIRECTORY = 0x10000, O_TMPFILE = 0x400000 | O_DIRECTORY;
+    private const int O_RDWR = 2, O_CLOEXEC = 0x80000, O_DIRECTORY = 0x10000, O_TMPFILE = 0x400000 | O_DIRECTORY;
     private const int AT_FDCWD = -100, AT_SYMLINK_FOLLOW = 0x400;
 
     /// <summary>The flag values above are x86-64's (and the generic ones); other architectures take the named path.</summary>
@@ -30,41 +30,10 @@ internal static class LinuxFiles
             throw new IOException($"{path}: cannot create the file: {Marshal.GetLastPInvokeErrorMessage()}");
     }
 
-    /// <summary>Copies all of <paramref name="source"/> to the start of <paramref name="destination"/> in the kernel; false if it cannot.</summary>
-    public static bool TryCopy(SafeFileHandle source, SafeFileHandle destination, long length)
-    {
-        long done = 0;
-        while (done < length)
-        {
-            nint n = copy_file_range((int)source.DangerousGetHandle(), 0, (int)destination.DangerousGetHandle(), 0, (nuint)(length - done), 0);
-            if (n <= 0)
-                return n == 0 && done == length;
-            done += n;
-        }
-        return true;
-    }
-
-    /// <summary>Makes a rename in <paramref name="directory"/> durable.</summary>
-    public static void SyncDirectory(string directory)
-    {
-        int fd = open(directory, O_RDONLY | O_DIRECTORY | O_CLOEXEC, 0);
-        if (fd < 0)
-            return; // durability of the name only; the data is already on disk
-        using var handle = new SafeFileHandle(fd, ownsHandle: true);
-        _ = fsync(fd);
-    }
-
     [DllImport("libc", SetLastError = true)]
     private static extern int open([MarshalAs(UnmanagedType.LPUTF8Str)] string path, int flags, int mode);
 
     [DllImport("libc", SetLastError = true)]
     private static extern int linkat(int olddirfd, [MarshalAs(UnmanagedType.LPUTF8Str)] string oldpath, int newdirfd,
         [MarshalAs(UnmanagedType.LPUTF8Str)] string newpath, int flags);
-
-    /// <summary>Offsets are null pointers: both files' positions are used and advanced.</summary>
-    [DllImport("libc", SetLastError = true)]
-    private static extern nint copy_file_range(int fdIn, nint offIn, int fdOut, nint offOut, nuint length, uint flags);
-
-    [DllImport("libc", SetLastError = true)]
-    private static extern int fsync(int fd);
 }

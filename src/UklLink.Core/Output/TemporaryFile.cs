@@ -6,7 +6,7 @@ namespace UklLink.Output;
 
 /// <summary>
 /// An output being written in the directory of its final path. On Linux it is an unnamed file (O_TMPFILE): until
-/// <see cref="Commit"/> no name refers to it, so a kill (SIGKILL, OOM, power) or a full disk leaves nothing behind;
+/// <see cref="Commit"/> no name refers to it, so a kill (SIGKILL, OOM) or a full disk leaves nothing behind;
 /// the kernel frees the inode when the last descriptor closes. Commit names it ".NAME.PID.RANDOM.tmp" (linkat) and
 /// renames that over the final path, so a reader sees the old file or the new one, never a partial one. Where
 /// O_TMPFILE is not supported the file has that temporary name from the start. Either way a kill can leave a
@@ -50,25 +50,10 @@ internal sealed partial class TemporaryFile : IDisposable
             File.SetUnixFileMode(Stream.SafeFileHandle, File.GetUnixFileMode(path));
     }
 
-    /// <summary>Fills the file with the bytes of <paramref name="source"/> (in the kernel where possible) and rewinds.</summary>
-    public void CopyFrom(string source)
-    {
-        using var input = new FileStream(source, FileMode.Open, FileAccess.Read, FileShare.Read, 1, FileOptions.None);
-        long length = input.Length;
-        if (!(LinuxFiles.Available && LinuxFiles.TryCopy(input.SafeFileHandle, Stream.SafeFileHandle, length)))
-        {
-            Stream.SetLength(0);
-            input.Position = 0;
-            Stream.Position = 0;
-            input.CopyTo(Stream, 1 << 20);
-        }
-        Stream.Position = 0;
-    }
-
-    /// <summary>Flushes the data to disk and puts the file in place of the final path.</summary>
+    /// <summary>Puts the file in place of the final path (no fsync: see <see cref="AtomicFile"/>).</summary>
     public void Commit()
     {
-        Stream.Flush(flushToDisk: true);
+        Stream.Flush();
         if (_unnamed)
             LinuxFiles.Link(Stream.SafeFileHandle, _staging);
         Stream.Dispose();
@@ -82,8 +67,6 @@ internal sealed partial class TemporaryFile : IDisposable
             throw;
         }
         _committed = true;
-        if (LinuxFiles.Available)
-            LinuxFiles.SyncDirectory(Path.GetDirectoryName(_final) ?? ".");
     }
 
     public void Dispose()

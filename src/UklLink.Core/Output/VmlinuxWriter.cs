@@ -1,5 +1,6 @@
 using System.Buffers.Binary;
 using System.Text;
+using Microsoft.Win32.SafeHandles;
 using UklLink.Inputs;
 using UklLink.Kernel;
 using UklLink.Linking;
@@ -24,20 +25,19 @@ public static class VmlinuxWriter
         IReadOnlyList<OutputSymbol> symbols, IReadOnlyList<ExtraSection>? extraSections = null)
     {
         var extras = extraSections ?? Array.Empty<ExtraSection>();
-        using var source = InputFiles.OpenRead(kernel.Path);
-        var ehdr = new byte[64];
-        source.ReadExactly(ehdr);
+        var elf = kernel.Elf;
+        var ehdr = elf.File.Span(0, 64).ToArray();
         // The kernel's own header pass read and checked the section table; the writer adjusts copies of it.
         ulong shoff = kernel.Header.SectionHeaderOffset;
         int shstrndx = (int)kernel.Header.SectionNameTableIndex;
         var shdrs = kernel.SectionHeaders.Select(h => h.Clone()).ToList();
-        int shnum = shdrs.Count;
         int symtabIndex = shdrs.FindIndex(s => s.Type == SHT_SYMTAB);
         if (symtabIndex < 0)
             throw new InputException(kernel.Path, "kernel image has no .symtab (was it stripped?)");
         var symtab = shdrs[symtabIndex];
         var strtab = shdrs[(int)symtab.Link];
         var shstrtab = shdrs[shstrndx];
+        var original = kernel.SectionHeaders;
 
         // Everything from the symbol table on is rewritten when only the string tables follow it; otherwise append.
         var tail = new HashSet<SectionHeader> { symtab, strtab, shstrtab };
@@ -45,13 +45,13 @@ public static class VmlinuxWriter
         bool tidy = shdrs.Where(s => s.HasFileBytes && !tail.Contains(s)).All(s => s.Offset + s.Size <= cut)
             && tail.All(s => s.Offset >= cut) && shoff >= cut;
         if (!tidy)
-            cut = (ulong)source.Length;
+            cut = elf.File.Length;
 
         var filePatches = patches.Select(p => (Offset: FileOffset(shdrs, p.Address, p.Bytes.Length, kernel.Path), p.Bytes))
             .OrderBy(p => p.Offset).ToList();
 
-        var (newSymtab, newStrtab, localCount) = BuildSymbols(source, symtab, strtab, shdrs, symbols);
-        byte[] shstrBytes = ReadAt(source, shstrtab.Offset, (int)shstrtab.Size);
+        var (newLocals, newGlobals, newNames, localCount) = BuildSymbols((int)strtab.Size, shdrs, symbols);
+        byte[] shstrBytes = elf.Bytes(original[shstrndx]).ToArray();
         // Names of appended sections go at the end of .shstrtab.
         var extraHeaders = new List<SectionHeader>();
         if (extras.Count > 0)
@@ -68,85 +68,90 @@ public static class VmlinuxWriter
             shstrtab.Size = (ulong)shstrBytes.Length;
         }
 
-        AtomicFile.Edit(outputPath, kernel.Path, output =>
+        AtomicFile.WriteAt(outputPath, output =>
         {
-            // The copy is made by the file system; only the patches and the rewritten tail pass through here.
+            // The unchanged bytes are copied by the kernel (copy_file_range); only the patches and the rewritten tail
+            // pass through here, and the old symbol and string tables go from the mapping straight to the file.
+            FileCopy.CopyPrefix(kernel.Path, elf.File.File, output, (long)cut);
             foreach (var (offset, bytes) in filePatches)
-            {
-                output.Position = (long)offset;
-                output.Write(bytes);
-            }
-            output.SetLength((long)cut);
-            output.Position = (long)cut;
-            ulong pos = cut;
-            pos = Pad(output, pos, 8);
-            symtab.Offset = pos;
-            symtab.Size = (ulong)newSymtab.Length;
+                RandomAccess.Write(output, bytes, (long)offset);
+            var oldSymtab = elf.Bytes(original[symtabIndex]);
+            int oldLocals = (int)symtab.Info;
+            var at = new TailWriter(output, cut);
+            at.Pad(8);
+            symtab.Offset = at.Position;
+            at.Write(oldSymtab[..(oldLocals * SymSize)]);
+            at.Write(newLocals);
+            at.Write(oldSymtab[(oldLocals * SymSize)..]);
+            at.Write(newGlobals);
+            symtab.Size = at.Position - symtab.Offset;
             symtab.Info += (uint)localCount;
-            output.Write(newSymtab);
-            pos += (ulong)newSymtab.Length;
-            strtab.Offset = pos;
-            strtab.Size = (ulong)newStrtab.Length;
-            output.Write(newStrtab);
-            pos += (ulong)newStrtab.Length;
+            strtab.Offset = at.Position;
+            at.Write(elf.Bytes(original[(int)original[symtabIndex].Link]));
+            at.Write(newNames);
+            strtab.Size = at.Position - strtab.Offset;
             for (int i = 0; i < extras.Count; i++)
             {
-                pos = Pad(output, pos, Math.Max(1, extras[i].Alignment));
-                extraHeaders[i].Offset = pos;
-                output.Write(extras[i].Data);
-                pos += (ulong)extras[i].Data.Length;
+                at.Pad(Math.Max(1, extras[i].Alignment));
+                extraHeaders[i].Offset = at.Position;
+                at.Write(extras[i].Data);
             }
             if (!ReferenceEquals(shstrtab, strtab))
             {
-                shstrtab.Offset = pos;
-                output.Write(shstrBytes);
-                pos += (ulong)shstrBytes.Length;
+                shstrtab.Offset = at.Position;
+                at.Write(shstrBytes);
             }
-            pos = Pad(output, pos, 8);
+            at.Pad(8);
+            ulong tableOffset = at.Position;
             var all = shdrs.Concat(extraHeaders).ToList();
             var newTable = new byte[all.Count * SectionHeaderSize];
             for (int i = 0; i < all.Count; i++)
                 all[i].Write(newTable.AsSpan(i * SectionHeaderSize));
-            output.Write(newTable);
-            BinaryPrimitives.WriteUInt64LittleEndian(ehdr.AsSpan(0x28), pos);
+            at.Write(newTable);
+            RandomAccess.SetLength(output, (long)at.Position);
+            BinaryPrimitives.WriteUInt64LittleEndian(ehdr.AsSpan(0x28), tableOffset);
             BinaryPrimitives.WriteUInt16LittleEndian(ehdr.AsSpan(0x3c), (ushort)all.Count);
-            output.Position = 0;
-            output.Write(ehdr);
-        });
+            RandomAccess.Write(output, ehdr, 0);
+        }, modeFrom: kernel.Path);
     }
 
-    private static ulong Pad(Stream output, ulong pos, ulong align)
+    /// <summary>Sequential writes from a file offset on, straight to the handle.</summary>
+    private sealed class TailWriter(SafeFileHandle handle, ulong start)
     {
-        ulong aligned = (pos + align - 1) & ~(align - 1);
-        for (; pos < aligned; pos++)
-            output.WriteByte(0);
-        return aligned;
-    }
+        public ulong Position { get; private set; } = start;
 
-    private static byte[] ReadAt(Stream s, ulong offset, int count)
-    {
-        var b = new byte[count];
-        s.Position = (long)offset;
-        s.ReadExactly(b);
-        return b;
+        public void Write(ReadOnlySpan<byte> bytes)
+        {
+            RandomAccess.Write(handle, bytes, (long)Position);
+            Position += (ulong)bytes.Length;
+        }
+
+        public void Pad(ulong align)
+        {
+            ulong aligned = (Position + align - 1) & ~(align - 1);
+            Span<byte> zeros = stackalloc byte[64];
+            zeros.Clear();
+            while (Position < aligned)
+                Write(zeros[..(int)Math.Min(64, aligned - Position)]);
+        }
     }
 
     private static ulong FileOffset(List<SectionHeader> shdrs, ulong address, int length, string path) =>
         shdrs.Select(s => s.FileOffsetOf(address, (ulong)length)).FirstOrDefault(o => o is not null)
             ?? throw new InputException(path, $"0x{length:x} bytes at 0x{address:x} are not inside a kernel section with file contents");
 
-    private static (byte[] Symtab, byte[] Strtab, int LocalCount) BuildSymbols(Stream source, SectionHeader symtab, SectionHeader strtab, List<SectionHeader> shdrs,
+
+    /// <summary>The application's symbols as ELF entries (locals, globals) and the names they add to .strtab.</summary>
+    private static (byte[] Locals, byte[] Globals, byte[] Names, int LocalCount) BuildSymbols(int oldStrtabSize, List<SectionHeader> shdrs,
         IReadOnlyList<OutputSymbol> symbols)
     {
-        var old = ReadAt(source, symtab.Offset, (int)symtab.Size);
         var strings = new MemoryStream();
-        strings.Write(ReadAt(source, strtab.Offset, (int)strtab.Size));
         var offsets = new Dictionary<string, uint>(StringComparer.Ordinal);
         uint Name(string name)
         {
             if (!offsets.TryGetValue(name, out uint at))
             {
-                at = (uint)strings.Length;
+                at = (uint)(oldStrtabSize + strings.Length);
                 strings.Write(Encoding.UTF8.GetBytes(name));
                 strings.WriteByte(0);
                 offsets[name] = at;
@@ -156,18 +161,15 @@ public static class VmlinuxWriter
 
         var locals = symbols.Where(s => s.Bind == STB_LOCAL).ToList();
         var globals = symbols.Where(s => s.Bind != STB_LOCAL).ToList();
-        int oldLocals = (int)symtab.Info;
-        var result = new byte[old.Length + symbols.Count * SymSize];
+        var localBytes = new byte[locals.Count * SymSize];
+        var globalBytes = new byte[globals.Count * SymSize];
         int at = 0;
-        old.AsSpan(0, oldLocals * SymSize).CopyTo(result);
-        at += oldLocals * SymSize;
         foreach (var s in locals)
-            at = WriteSymbol(result, at, s, Name(s.Name), shdrs);
-        old.AsSpan(oldLocals * SymSize).CopyTo(result.AsSpan(at));
-        at += old.Length - oldLocals * SymSize;
+            at = WriteSymbol(localBytes, at, s, Name(s.Name), shdrs);
+        at = 0;
         foreach (var s in globals)
-            at = WriteSymbol(result, at, s, Name(s.Name), shdrs);
-        return (result, strings.ToArray(), locals.Count);
+            at = WriteSymbol(globalBytes, at, s, Name(s.Name), shdrs);
+        return (localBytes, globalBytes, strings.ToArray(), locals.Count);
     }
 
     private static int WriteSymbol(byte[] d, int at, OutputSymbol s, uint name, List<SectionHeader> shdrs)

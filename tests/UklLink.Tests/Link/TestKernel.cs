@@ -17,6 +17,9 @@ public sealed record TestKernel(string Vmlinux, string Function, string Data, st
     /// </summary>
     public static TestKernel Fake => FakeKernel.Value;
 
+    /// <summary>Why a test that needs <see cref="Reference"/> is skipped without it.</summary>
+    public const string NotBuilt = "the reference kernel is not built on this machine (kernel/build; ./test builds it first)";
+
     /// <summary>The cached reference kernel (kernel/build --print), or null when it has not been built.</summary>
     public static TestKernel? Reference { get; } = FindReference();
 
@@ -59,7 +62,7 @@ public sealed record TestKernel(string Vmlinux, string Function, string Data, st
         }
         catch (InvalidOperationException)
         {
-            return null; // not built (exit 3): the tests that need it pass vacuously
+            return null; // not built (exit 3): the tests that need it are skipped
         }
         foreach (var line in File.ReadLines(manifest))
         {
