@@ -327,7 +327,9 @@ public sealed class Linker
             && offset >= (long)o.Value && offset < (long)(o.Value + Math.Max(o.Size, 1)));
         if (covering is not null)
             return offset == (long)covering.Value ? $"'{covering.Name}'" : $"'{covering.Name}'+0x{offset - (long)covering.Value:x}";
-        return offset == 0 ? $"section '{section.Name}'" : $"section '{section.Name}'{(offset < 0 ? "-" : "+")}0x{Math.Abs(offset):x}";
+        // The magnitude as unsigned: an addend of -2^63 has no positive long (found by fuzz/run's link target).
+        ulong magnitude = offset < 0 ? unchecked(0UL - (ulong)offset) : (ulong)offset;
+        return offset == 0 ? $"section '{section.Name}'" : $"section '{section.Name}'{(offset < 0 ? "-" : "+")}0x{magnitude:x}";
     }
 
     private static Script LoadScript(string? path)

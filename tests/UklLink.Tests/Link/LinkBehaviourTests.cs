@@ -174,6 +174,28 @@ public class LinkBehaviourTests
     }
 
     [Fact]
+    public void OverflowWithTheMostNegativeAddendIsAFindingNotACrash()
+    {
+        // fuzz/run's link target found this: the report of an overflowing relocation against a section symbol
+        // negated the addend, and -2^63 has no positive long (internal error, exit 2, instead of UKL021).
+        var obj = Toolchain.Assemble("""
+                .text
+                .globl _start
+            _start:
+                ret
+                .data
+            v:  .quad 0
+                .long v - 0x8000000000000000
+                .long v + 0x7ffffffffffffff0
+            """, "minaddend");
+        var r = Cli.Run("link", "-k", Kernel(), "-o", Out(), obj);
+        Assert.True(r.ExitCode == 1, r.Stderr);
+        Assert.DoesNotContain("internal error", r.Stderr);
+        Assert.Contains(r.StderrLines, l => l.Contains("error UKL021") && l.Contains("references section '.data'-0x8000000000000000 ["));
+        Assert.Contains(r.StderrLines, l => l.Contains("error UKL021") && l.Contains("references section '.data'+0x7ffffffffffffff0 ["));
+    }
+
+    [Fact]
     public void SectionNoRuleMatchesIsAnError()
     {
         var obj = Obj("__attribute__((section(\"mystery\"))) long odd = 1; long _start(void) { return odd; }", "orphan");
