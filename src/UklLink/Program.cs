@@ -1,5 +1,6 @@
 using System.CommandLine;
 using UklLink.Cli;
+using UklLink.CommandLine;
 using UklLink.Inputs;
 
 return UklLinkCli.Run(args);
@@ -29,7 +30,18 @@ namespace UklLink.Cli
             foreach (var v in root.Options.OfType<VersionOption>())
                 v.Action = new VersionAction();
 
-            var parse = root.Parse(args);
+            InputArguments prepared;
+            try
+            {
+                prepared = InputArguments.Prepare(root, args);
+            }
+            catch (Exception ex) when (ex is InputException or LdCommandLineException)
+            {
+                error.WriteLine($"ukl-link: error: {ex.Message}");
+                return ExitCodes.UsageOrIo;
+            }
+            // Response files are expanded above with gcc's quoting rules, not System.CommandLine's.
+            var parse = root.Parse(prepared.Arguments, new ParserConfiguration { ResponseFileTokenReplacer = null });
             bool json = parse.Errors.Count == 0 && parse.GetValue(global.LogFormat) == LogFormat.Json;
             // With --log-format json, the one-line errors are events too, so stderr stays one JSON object a line.
             void Fail(string message, string prefix = "error")
@@ -49,6 +61,12 @@ namespace UklLink.Cli
                     error.WriteLine($"ukl-link: error: {e.Message}");
                 error.WriteLine("ukl-link: try 'ukl-link --help'");
                 return ExitCodes.UsageOrIo;
+            }
+
+            if (prepared.Ld is not null)
+            {
+                using var notes = global.CreateLogger(parse);
+                prepared.LogNotes(notes);
             }
 
             try
