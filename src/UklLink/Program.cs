@@ -24,6 +24,7 @@ namespace UklLink.Cli
                 LinkCommand.Create(global, output, error),
                 PackCommand.Create(global, output, error),
                 InspectCommand.Create(global, output),
+                ToolchainCommand.Create(global, output, error),
             };
 
             // --version prints ukl-link's version (the default prints the entry assembly's, a test host's in-process).
