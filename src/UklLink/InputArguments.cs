@@ -15,13 +15,20 @@ public sealed class InputArguments
     /// <summary>Commands whose positional arguments are link inputs.</summary>
     private static readonly HashSet<string> TakeLinkInputs = ["link", "validate", "run", "image"];
 
-    private InputArguments(IReadOnlyList<string> args, LdExpansion? ld)
+    /// <summary>Commands that start the application: what follows <c>--</c> is its argv[1..].</summary>
+    private static readonly HashSet<string> TakeApplicationArguments = ["run", "image"];
+
+    private InputArguments(IReadOnlyList<string> args, LdExpansion? ld, IReadOnlyList<string> application)
     {
         Arguments = args;
         Ld = ld;
+        ApplicationArguments = application;
     }
 
     public IReadOnlyList<string> Arguments { get; }
+
+    /// <summary>For run and image: the application's arguments, everything after the first <c>--</c>, as given.</summary>
+    public IReadOnlyList<string> ApplicationArguments { get; }
 
     /// <summary>The ld-style expansion, for the notes it leaves (null for commands without link inputs).</summary>
     public LdExpansion? Ld { get; }
@@ -31,7 +38,13 @@ public sealed class InputArguments
         var expanded = ResponseFile.Expand(args);
         int at = CommandIndex(root, expanded, out var command);
         if (command is null || !TakeLinkInputs.Contains(command.Name))
-            return new InputArguments(expanded, null);
+            return new InputArguments(expanded, null, []);
+        List<string> application = [];
+        if (TakeApplicationArguments.Contains(command.Name) && expanded.IndexOf("--") is int dashes and >= 0)
+        {
+            application = [.. expanded.Skip(dashes + 1)];
+            expanded = [.. expanded.Take(dashes)];
+        }
 
         var options = new Dictionary<string, bool>(StringComparer.Ordinal);
         foreach (var option in command.Options.Concat(root.Options.Where(o => o.Recursive)))
@@ -50,7 +63,7 @@ public sealed class InputArguments
         }
 
         var ld = LdCommandLine.Expand(expanded.Skip(at + 1).ToList(), Classify);
-        return new InputArguments([.. expanded.Take(at + 1), .. ld.Arguments], ld);
+        return new InputArguments([.. expanded.Take(at + 1), .. ld.Arguments], ld, application);
     }
 
     /// <summary>Where the subcommand's name stands (after any global options), or -1.</summary>

@@ -1,6 +1,7 @@
 using System.CommandLine;
 using UklLink.Cli;
 using UklLink.CommandLine;
+using UklLink.Guest;
 using UklLink.Inputs;
 
 return UklLinkCli.Run(args);
@@ -15,6 +16,7 @@ namespace UklLink.Cli
             var output = stdout ?? Console.Out;
             var error = stderr ?? Console.Error;
             var global = new GlobalOptions(error);
+            var application = new ApplicationArguments();
             var root = new RootCommand("ukl-link: links applications into a prebuilt Unikernel Linux kernel, and checks them first")
             {
                 global.Verbose,
@@ -25,6 +27,9 @@ namespace UklLink.Cli
                 PackCommand.Create(global, output, error),
                 InspectCommand.Create(global, output),
                 ToolchainCommand.Create(global, output, error),
+                RunCommand.Create(global, output, error, application),
+                StopCommand.Create(global),
+                ImageCommand.Create(global, output, application),
             };
 
             // --version prints ukl-link's version (the default prints the entry assembly's, a test host's in-process).
@@ -35,6 +40,7 @@ namespace UklLink.Cli
             try
             {
                 prepared = InputArguments.Prepare(root, args);
+                application.Values = prepared.ApplicationArguments;
             }
             catch (Exception ex) when (ex is InputException or LdCommandLineException)
             {
@@ -81,6 +87,11 @@ namespace UklLink.Cli
                 return ExitCodes.UsageOrIo;
             }
             catch (InputException ex)
+            {
+                Fail(ex.Message);
+                return ExitCodes.UsageOrIo;
+            }
+            catch (GuestException ex)
             {
                 Fail(ex.Message);
                 return ExitCodes.UsageOrIo;

@@ -1,0 +1,85 @@
+using System.Globalization;
+using System.Net.Sockets;
+using System.Text;
+
+namespace UklLink.Guest;
+
+/// <summary>What the guest's init reported on the control channel so far (<see cref="GuestInit"/>'s protocol).</summary>
+/// <param name="ApplicationPid">The application's pid in the guest, once started.</param>
+/// <param name="Listening">Watched guest ports that have a listening socket.</param>
+/// <param name="ExitStatus">The application's exit status (N, or 128+signal), once it ended.</param>
+public sealed record GuestReport(int? ApplicationPid, IReadOnlySet<int> Listening, int? ExitStatus)
+{
+    public static GuestReport Parse(string text)
+    {
+        int? pid = null, status = null;
+        var listening = new HashSet<int>();
+        foreach (var raw in text.Split('\n'))
+        {
+            string line = raw.TrimEnd('\r');
+            if (!line.StartsWith(GuestInit.ControlPrefix, StringComparison.Ordinal))
+                continue;
+            var words = line[GuestInit.ControlPrefix.Length..].Split(' ', StringSplitOptions.RemoveEmptyEntries);
+            if (words.Length != 2 || !int.TryParse(words[1], NumberStyles.None, CultureInfo.InvariantCulture, out int n))
+                continue;
+            switch (words[0])
+            {
+                case "started": pid = n; break;
+                case "listening": listening.Add(n); break;
+                case "exit": status = n; break;
+            }
+        }
+        return new GuestReport(pid, listening, status);
+    }
+}
+
+/// <summary>
+/// The host's end of the control channel: signals go to the guest through QEMU's UNIX socket for the second serial
+/// port; what the guest says is read from the chardev's log file, which QEMU writes whether or not anyone is connected.
+/// </summary>
+public sealed class GuestControl(string socketPath, string logPath) : IDisposable
+{
+    private Socket? _socket;
+
+    public string SocketPath { get; } = socketPath;
+
+    public string LogPath { get; } = logPath;
+
+    public GuestReport Read()
+    {
+        try
+        {
+            using var f = new FileStream(LogPath, FileMode.Open, FileAccess.Read, FileShare.ReadWrite | FileShare.Delete);
+            using var r = new StreamReader(f, Encoding.UTF8);
+            return GuestReport.Parse(r.ReadToEnd());
+        }
+        catch (Exception ex) when (ex is FileNotFoundException or DirectoryNotFoundException)
+        {
+            return new GuestReport(null, new HashSet<int>(), null);
+        }
+    }
+
+    /// <summary>Asks the init to send the application a signal (INT, TERM, KILL, ...); false when QEMU cannot be reached.</summary>
+    public bool TrySignal(string name)
+    {
+        try
+        {
+            if (_socket is null)
+            {
+                var s = new Socket(AddressFamily.Unix, SocketType.Stream, ProtocolType.Unspecified);
+                s.Connect(new UnixDomainSocketEndPoint(SocketPath));
+                _socket = s;
+            }
+            _socket.Send(Encoding.ASCII.GetBytes($"signal {name}\n"));
+            return true;
+        }
+        catch (SocketException)
+        {
+            _socket?.Dispose();
+            _socket = null;
+            return false;
+        }
+    }
+
+    public void Dispose() => _socket?.Dispose();
+}
