@@ -5,7 +5,8 @@ namespace UklLink.Cli;
 
 /// <summary>
 /// A guest `ukl-link run --detach` left running: QEMU's pid (the pid file, which QEMU writes and removes), and the
-/// run directory with the control socket and log, named in PIDFILE.ukl-run.
+/// run directory with the control socket, named in PIDFILE.ukl-run; the console in PIDFILE.console (or --console) and the
+/// kernel's messages with the init's reports in PIDFILE.guest.log.
 /// </summary>
 public sealed class DetachedRun
 {
@@ -14,7 +15,7 @@ public sealed class DetachedRun
         PidFile = pidFile;
         Pid = pid;
         RunDirectory = runDir;
-        Control = new GuestControl(Path.Combine(runDir, "ctl.sock"), Path.Combine(runDir, "ctl.log"));
+        Control = new GuestControl(Path.Combine(runDir, "ctl.sock"), GuestLog(pidFile));
     }
 
     public string PidFile { get; }
@@ -27,6 +28,9 @@ public sealed class DetachedRun
     public GuestControl Control { get; }
 
     public static string StateFile(string pidFile) => pidFile + ".ukl-run";
+
+    /// <summary>The kernel's messages and the init's reports (the control channel's log); kept after stop, like the console.</summary>
+    public static string GuestLog(string pidFile) => pidFile + ".guest.log";
 
     public static DetachedRun Open(string pidFile)
     {

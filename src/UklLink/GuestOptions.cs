@@ -172,6 +172,9 @@ public sealed partial class GuestOptions
             {
                 using var s = new Socket(AddressFamily.InterNetwork, p.Udp ? SocketType.Dgram : SocketType.Stream, p.Udp ? ProtocolType.Udp : ProtocolType.Tcp);
                 s.Bind(new IPEndPoint(p.HostAddress, p.HostPort));
+                // .NET binds with SO_REUSEADDR on Linux; listening is what collides with another listener, as QEMU's does.
+                if (!p.Udp)
+                    s.Listen(1);
             }
             catch (SocketException ex)
             {
@@ -181,7 +184,7 @@ public sealed partial class GuestOptions
         }
     }
 
-    public static string Qemu() => Toolchain.ToolchainSetup.Which(QemuMachine.Program)
+    public static string Qemu() => Tooling.ToolchainSetup.Which(QemuMachine.Program)
         ?? throw new GuestException($"{QemuMachine.Program} is not installed: apt-get install qemu-system-x86");
 
     public static string Seconds(double s) => s.ToString("0.0", CultureInfo.InvariantCulture);

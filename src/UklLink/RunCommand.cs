@@ -129,6 +129,7 @@ public static class RunCommand
                 {
                     ControlSocket = Path.Combine(runDir, "ctl.sock"),
                     ControlLog = Path.Combine(runDir, "ctl.log"),
+                    KernelConsole = "ttyS1",
                 };
                 string? consoleFile = parse.GetValue(console) is { } c ? Path.GetFullPath(c) : null;
                 string where = spec.Ports.Count == 0 ? "" : "; " + string.Join(", ", spec.Ports);
@@ -136,12 +137,17 @@ public static class RunCommand
                 if (background)
                 {
                     string pidPath = Path.GetFullPath(pid!);
-                    machine = machine with { ConsoleFile = consoleFile ?? pidPath + ".console", DaemonPidFile = pidPath };
+                    machine = machine with
+                    {
+                        ConsoleFile = consoleFile ?? pidPath + ".console",
+                        ControlLog = DetachedRun.GuestLog(pidPath),
+                        DaemonPidFile = pidPath,
+                    };
                     int code = Detached(log, qemu, machine, runDir, pidPath, waitGuest, parse.GetValue(timeout));
                     keepRunDir = code == ExitCodes.Success;
                     return code;
                 }
-                return Foreground(log, qemu, machine, stdout, consoleFile, waitGuest, wait, parse.GetValue(timeout));
+                return Foreground(log, qemu, machine, stdout, stderr, consoleFile, waitGuest, wait, parse.GetValue(timeout));
             }
             finally
             {
@@ -152,16 +158,16 @@ public static class RunCommand
         return command;
     }
 
-    private static int Foreground(ILogger log, string qemu, QemuMachine machine, TextWriter stdout, string? consoleFile,
+    private static int Foreground(ILogger log, string qemu, QemuMachine machine, TextWriter stdout, TextWriter stderr, string? consoleFile,
         int? waitGuest, int? waitSpelled, int timeoutSeconds)
     {
         // QEMU in a session of its own, so the terminal's Ctrl-C reaches only ukl-link, which passes it on to the
         // application; killed with ukl-link if ukl-link itself is killed (the parent-death signal).
         var psi = new ProcessStartInfo { RedirectStandardOutput = true, RedirectStandardError = true, RedirectStandardInput = true, UseShellExecute = false };
         var prefix = new List<string>();
-        if (Toolchain.ToolchainSetup.Which("setsid") is { } setsid)
+        if (Tooling.ToolchainSetup.Which("setsid") is { } setsid)
             prefix.AddRange([setsid, "-w"]);
-        if (Toolchain.ToolchainSetup.Which("setpriv") is { } setpriv)
+        if (Tooling.ToolchainSetup.Which("setpriv") is { } setpriv)
             prefix.AddRange([setpriv, "--pdeathsig", "KILL"]);
         var argv = prefix.Concat([qemu]).Concat(machine.Arguments()).ToList();
         psi.FileName = argv[0];
@@ -200,8 +206,16 @@ public static class RunCommand
             killed = true;
             try { process.Kill(entireProcessTree: true); } catch (InvalidOperationException) { }
         }
+        // The kernel's messages (and the init's errors) come on the control channel: to stderr, as they come.
+        void Messages(bool final)
+        {
+            foreach (var line in control.NewMessages(final))
+                stderr.WriteLine(line);
+            stderr.Flush();
+        }
         while (!process.WaitForExit(100))
         {
+            Messages(final: false);
             string? signal = null;
             lock (requests)
                 if (requests.Count > 0) signal = requests.Dequeue();
@@ -239,6 +253,7 @@ public static class RunCommand
             }
         }
         copy.Wait(TimeSpan.FromSeconds(5));
+        Messages(final: true);
         string errors = qemuErrors.Wait(TimeSpan.FromSeconds(5)) ? qemuErrors.Result : "";
         var report = control.Read();
         return Outcome(log, report, process.ExitCode, errors, timedOut, interrupted, killed);
@@ -315,10 +330,11 @@ public static class RunCommand
 
     private static int Detached(ILogger log, string qemu, QemuMachine machine, string runDir, string pidPath, int? waitGuest, int timeoutSeconds)
     {
-        var start = Toolchain.ExternalCommand.Run(qemu, machine.Arguments());
+        var start = Tooling.ExternalCommand.Run(qemu, machine.Arguments());
         if (start.ExitCode != 0)
             return Outcome(log, new GuestReport(null, new HashSet<int>(), null), start.ExitCode, start.Stderr + "\nqemu-system-x86_64: exit " + start.ExitCode, false, false, false);
         File.WriteAllText(DetachedRun.StateFile(pidPath), runDir + "\n");
+        log.Debug("kernel messages and the init's reports: {Log:l}", machine.ControlLog!);
         var run = DetachedRun.Open(pidPath);
         if (waitGuest is int port)
         {

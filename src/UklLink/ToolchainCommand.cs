@@ -1,6 +1,6 @@
 using System.CommandLine;
 using UklLink.Kernel;
-using UklLink.Toolchain;
+using UklLink.Tooling;
 
 namespace UklLink.Cli;
 

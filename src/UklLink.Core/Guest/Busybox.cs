@@ -1,5 +1,5 @@
 using System.Buffers.Binary;
-using UklLink.Toolchain;
+using UklLink.Tooling;
 
 namespace UklLink.Guest;
 

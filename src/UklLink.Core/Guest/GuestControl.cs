@@ -59,6 +59,47 @@ public sealed class GuestControl(string socketPath, string logPath) : IDisposabl
         }
     }
 
+    private long _offset;
+    private string _partial = "";
+
+    /// <summary>
+    /// The lines the guest wrote on the channel since the last call that are not the init's reports: the kernel's
+    /// messages when it logs there, the init's own errors. With <paramref name="final"/>, an unfinished last line too.
+    /// </summary>
+    public IReadOnlyList<string> NewMessages(bool final = false)
+    {
+        string text;
+        try
+        {
+            using var f = new FileStream(LogPath, FileMode.Open, FileAccess.Read, FileShare.ReadWrite | FileShare.Delete);
+            if (f.Length <= _offset)
+                return final ? Flush() : [];
+            f.Seek(_offset, SeekOrigin.Begin);
+            var buffer = new byte[f.Length - _offset];
+            int n = f.Read(buffer);
+            _offset += n;
+            text = _partial + Encoding.UTF8.GetString(buffer, 0, n);
+        }
+        catch (Exception ex) when (ex is FileNotFoundException or DirectoryNotFoundException)
+        {
+            return [];
+        }
+        int end = text.LastIndexOf('\n');
+        _partial = end < 0 ? text : text[(end + 1)..];
+        var lines = end < 0 ? [] : Messages(text[..end]);
+        return final ? [.. lines, .. Flush()] : lines;
+    }
+
+    private List<string> Flush()
+    {
+        var rest = Messages(_partial);
+        _partial = "";
+        return rest;
+    }
+
+    private static List<string> Messages(string text) =>
+        text.Split('\n').Select(l => l.Trim('\r')).Where(l => l.Length > 0 && !l.StartsWith(GuestInit.ControlPrefix, StringComparison.Ordinal)).ToList();
+
     /// <summary>Asks the init to send the application a signal (INT, TERM, KILL, ...); false when QEMU cannot be reached.</summary>
     public bool TrySignal(string name)
     {

@@ -4,11 +4,11 @@ namespace UklLink.Guest;
 
 /// <summary>
 /// The guest's /init (busybox sh): mounts, network, then the application as /UKL in the background with its
-/// arguments and environment, and a control channel on the second serial port (/dev/ttyS1) that the host uses to
+/// arguments and environment, its output on the first serial port (ttyS0), and a control channel on the second serial port (/dev/ttyS1) that the host uses to
 /// send signals and the init uses to report. Protocol, one line each way:
 /// <list type="bullet">
 /// <item>host to guest: <c>signal NAME</c> (INT, TERM, KILL, ...) is sent to the application;</item>
-/// <item>guest to host: <c>ukl-init: started PID</c>, <c>ukl-init: listening PORT</c> (a TCP socket listens on a
+/// <item>guest to host (among the kernel's messages when the kernel logs there): <c>ukl-init: started PID</c>, <c>ukl-init: listening PORT</c> (a TCP socket listens on a
 /// watched port), <c>ukl-init: exit STATUS</c> (the shell's status: N, or 128+signal).</item>
 /// </list>
 /// After the application exits, the init reports its status through isa-debug-exit too (QEMU exits with 2N+1) and
@@ -50,7 +50,9 @@ public static class GuestInit
         }
         s.Append("ctl=/dev/ttyS1\n");
         s.Append("stty -F $ctl raw -echo 2>/dev/null || ctl=/dev/null\n");
-        s.Append("report() { echo \"").Append(ControlPrefix).Append("$*\" > $ctl; }\n");
+        // One descriptor for every report: reopening the tty while the reader's end closes fails with EAGAIN.
+        s.Append("exec 3>$ctl\n");
+        s.Append("report() { echo \"").Append(ControlPrefix).Append("$*\" >&3; }\n");
 
         s.Append("cd ").Append(Quote(spec.WorkingDirectory)).Append(" || exit 1\n");
         s.Append("env -i");
@@ -59,7 +61,8 @@ public static class GuestInit
         s.Append(" /UKL");
         foreach (var a in spec.Arguments)
             s.Append(' ').Append(Quote(a));
-        s.Append(" </dev/null &\n");
+        // The application's output is the first serial port's, whichever port the kernel logs to.
+        s.Append(" </dev/null >/dev/ttyS0 2>&1 &\n");
         s.Append("app=$!\n");
         s.Append("report started $app\n");
         // Signals from the host reach the application; the reader ends with the application.
@@ -77,9 +80,12 @@ public static class GuestInit
         }
         s.Append("wait $app\n");
         s.Append("status=$?\n");
-        // Close the reader's end first: the report's close is then the last one and waits until the line is sent.
+        // The reader's end goes first, so that closing descriptor 3 is the tty's last close, which waits until the
+        // report has left the serial port (before guest-exit stops QEMU).
         s.Append("kill $reader 2>/dev/null\n");
+        s.Append("wait $reader 2>/dev/null\n");
         s.Append("report exit $status\n");
+        s.Append("exec 3>&-\n");
         s.Append("sync\n");
         s.Append("guest-exit $status\n");
         s.Append("reboot -f\n");

@@ -1,7 +1,7 @@
 using System.ComponentModel;
 using System.Diagnostics;
 
-namespace UklLink.Toolchain;
+namespace UklLink.Tooling;
 
 /// <summary>What a finished external program gave back.</summary>
 public sealed record CommandResult(int ExitCode, string Stdout, string Stderr);

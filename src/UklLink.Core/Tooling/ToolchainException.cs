@@ -1,4 +1,4 @@
-namespace UklLink.Toolchain;
+namespace UklLink.Tooling;
 
 /// <summary>
 /// The toolchain cannot be prepared: a missing prerequisite (exit status 2) or a failed build (1). The message is one

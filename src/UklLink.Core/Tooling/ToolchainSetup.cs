@@ -2,7 +2,7 @@ using System.Reflection;
 using System.Security.Cryptography;
 using System.Text;
 
-namespace UklLink.Toolchain;
+namespace UklLink.Tooling;
 
 /// <summary>What to prepare.</summary>
 /// <param name="Libc">The C library flavour.</param>

@@ -1,4 +1,4 @@
-namespace UklLink.Toolchain;
+namespace UklLink.Tooling;
 
 /// <summary>The C library a UKL toolchain compiles and links against.</summary>
 public enum ToolchainLibc
