@@ -102,6 +102,7 @@ public static class RunCommand
             int? wait = parse.GetValue(waitPort);
             int? waitGuest = wait is int w ? ports.FirstOrDefault(p => p.HostPort == w && !p.Udp)?.GuestPort ?? w : null;
             var spec = guest.Spec(parse, application.Values, waitGuest is int g ? [g] : []);
+            using var readiness = waitGuest is int gp ? new PortReadiness(gp, spec.Ports.FirstOrDefault(p => p.GuestPort == gp && !p.Udp)) : null;
             GuestOptions.CheckPortsFree(spec.Ports);
             if (kernelPath is null)
                 GuestOptions.CheckLinkedKernel(positional[0]);
@@ -143,15 +144,15 @@ public static class RunCommand
                         ControlLog = DetachedRun.GuestLog(pidPath),
                         DaemonPidFile = pidPath,
                     };
-                    int code = Detached(log, qemu, machine, runDir, pidPath, waitGuest, parse.GetValue(timeout));
+                    int code = Detached(log, qemu, machine, runDir, pidPath, readiness, parse.GetValue(timeout));
                     keepRunDir = code == ExitCodes.Success;
                     return code;
                 }
-                return Foreground(log, qemu, machine, stdout, stderr, consoleFile, waitGuest, wait, parse.GetValue(timeout));
+                return Foreground(log, qemu, machine, stdout, stderr, consoleFile, readiness, wait, parse.GetValue(timeout));
             }
             finally
             {
-                if (!keepRunDir)
+                if (!keepRunDir && Directory.Exists(runDir))
                     Directory.Delete(runDir, recursive: true);
             }
         });
@@ -159,7 +160,7 @@ public static class RunCommand
     }
 
     private static int Foreground(ILogger log, string qemu, QemuMachine machine, TextWriter stdout, TextWriter stderr, string? consoleFile,
-        int? waitGuest, int? waitSpelled, int timeoutSeconds)
+        PortReadiness? readiness, int? waitSpelled, int timeoutSeconds)
     {
         // QEMU in a session of its own, so the terminal's Ctrl-C reaches only ukl-link, which passes it on to the
         // application; killed with ukl-link if ukl-link itself is killed (the parent-death signal).
@@ -197,7 +198,7 @@ public static class RunCommand
         TimeSpan? killAt = null;
         bool timedOut = false, interrupted = false, killed = false;
         int requested = 0;
-        var announced = new HashSet<int>();
+        bool announced = false;
         void Kill(string why)
         {
             if (killed)
@@ -245,9 +246,10 @@ public static class RunCommand
             }
             if (killAt is { } at && clock.Elapsed > at)
                 Kill($"the application did not exit within {Grace.TotalSeconds:0} s of the signal");
-            if (waitGuest is int port && !announced.Contains(port) && control.Read().Listening.Contains(port))
+            if (readiness is not null && !announced && readiness.Poll(control.Read()))
             {
-                announced.Add(port);
+                announced = true;
+                int port = readiness.GuestPort;
                 log.Information("ready: the application listens on {Port:l} ({Seconds:l} s after start)",
                     waitSpelled == port ? $"guest port {port}" : $"host port {waitSpelled} (guest port {port})", GuestOptions.Seconds(clock.Elapsed.TotalSeconds));
             }
@@ -328,7 +330,7 @@ public static class RunCommand
         }
     }
 
-    private static int Detached(ILogger log, string qemu, QemuMachine machine, string runDir, string pidPath, int? waitGuest, int timeoutSeconds)
+    private static int Detached(ILogger log, string qemu, QemuMachine machine, string runDir, string pidPath, PortReadiness? readiness, int timeoutSeconds)
     {
         var start = Tooling.ExternalCommand.Run(qemu, machine.Arguments());
         if (start.ExitCode != 0)
@@ -336,14 +338,15 @@ public static class RunCommand
         File.WriteAllText(DetachedRun.StateFile(pidPath), runDir + "\n");
         log.Debug("kernel messages and the init's reports: {Log:l}", machine.ControlLog!);
         var run = DetachedRun.Open(pidPath);
-        if (waitGuest is int port)
+        if (readiness is not null)
         {
+            int port = readiness.GuestPort;
             var clock = Stopwatch.StartNew();
             var limit = TimeSpan.FromSeconds(timeoutSeconds > 0 ? timeoutSeconds : 600);
             while (true)
             {
                 var report = run.Control.Read();
-                if (report.Listening.Contains(port))
+                if (readiness.Poll(report))
                 {
                     log.Information("ready: the application listens on guest port {Port} ({Seconds:l} s after start)", port, GuestOptions.Seconds(clock.Elapsed.TotalSeconds));
                     break;

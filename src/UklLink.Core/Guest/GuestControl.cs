@@ -8,12 +8,16 @@ namespace UklLink.Guest;
 /// <param name="ApplicationPid">The application's pid in the guest, once started.</param>
 /// <param name="Listening">Watched guest ports that have a listening socket.</param>
 /// <param name="ExitStatus">The application's exit status (N, or 128+signal), once it ended.</param>
-public sealed record GuestReport(int? ApplicationPid, IReadOnlySet<int> Listening, int? ExitStatus)
+/// <param name="Reachable">Watched guest ports a connection forwarded from the host has reached.</param>
+public sealed record GuestReport(int? ApplicationPid, IReadOnlySet<int> Listening, int? ExitStatus, IReadOnlySet<int>? Reachable = null)
 {
+    public static GuestReport Empty { get; } = new(null, new HashSet<int>(), null, new HashSet<int>());
+
     public static GuestReport Parse(string text)
     {
         int? pid = null, status = null;
         var listening = new HashSet<int>();
+        var reachable = new HashSet<int>();
         foreach (var raw in text.Split('\n'))
         {
             string line = raw.TrimEnd('\r');
@@ -26,10 +30,11 @@ public sealed record GuestReport(int? ApplicationPid, IReadOnlySet<int> Listenin
             {
                 case "started": pid = n; break;
                 case "listening": listening.Add(n); break;
+                case "reachable": reachable.Add(n); break;
                 case "exit": status = n; break;
             }
         }
-        return new GuestReport(pid, listening, status);
+        return new GuestReport(pid, listening, status, reachable);
     }
 }
 
@@ -55,7 +60,7 @@ public sealed class GuestControl(string socketPath, string logPath) : IDisposabl
         }
         catch (Exception ex) when (ex is FileNotFoundException or DirectoryNotFoundException)
         {
-            return new GuestReport(null, new HashSet<int>(), null);
+            return GuestReport.Empty;
         }
     }
 

@@ -9,7 +9,8 @@ namespace UklLink.Guest;
 /// <list type="bullet">
 /// <item>host to guest: <c>signal NAME</c> (INT, TERM, KILL, ...) is sent to the application;</item>
 /// <item>guest to host (among the kernel's messages when the kernel logs there): <c>ukl-init: started PID</c>, <c>ukl-init: listening PORT</c> (a TCP socket listens on a
-/// watched port), <c>ukl-init: exit STATUS</c> (the shell's status: N, or 128+signal).</item>
+/// watched port), <c>ukl-init: reachable PORT</c> (a connection forwarded from the host reached it),
+/// <c>ukl-init: exit STATUS</c> (the shell's status: N, or 128+signal).</item>
 /// </list>
 /// After the application exits, the init reports its status through isa-debug-exit too (QEMU exits with 2N+1) and
 /// falls back to <c>reboot -f</c> (QEMU -no-reboot exits) where that device is missing (other VMMs).
@@ -70,13 +71,17 @@ public static class GuestInit
         s.Append("reader=$!\n");
         if (spec.WaitPorts.Count > 0)
         {
-            // A TCP socket in state LISTEN (0A) on the port, in /proc/net/tcp (and tcp6 when the kernel has IPv6).
-            s.Append("listening() { cat /proc/net/tcp /proc/net/tcp6 2>/dev/null | awk -v p=\"$(printf %04X \"$1\")\" ")
-             .Append("'{ split($2, a, \":\"); if (a[2] == p && $4 == \"0A\") f = 1 } END { exit !f }'; }\n");
-            s.Append("( for port in");
+            // A TCP socket on the port in state LISTEN (0A), then, for ports the host reaches through a forward, one in
+            // any other state: the host's probe connection got through (/proc/net/tcp, and tcp6 with IPv6).
+            s.Append("sockets() { cat /proc/net/tcp /proc/net/tcp6 2>/dev/null | awk -v p=\"$(printf %04X \"$1\")\" -v want=\"$2\" ")
+             .Append("'{ split($2, a, \":\"); if (a[2] == p && (want == \"listen\" ? $4 == \"0A\" : $4 != \"0A\")) f = 1 } END { exit !f }'; }\n");
+            s.Append("watch() { until sockets $1 $2; do kill -0 $app 2>/dev/null || exit 0; sleep 0.1; done; report $3 $1; }\n");
+            s.Append("(");
             foreach (int p in spec.WaitPorts)
-                s.Append(' ').Append(p);
-            s.Append("; do until listening $port; do kill -0 $app 2>/dev/null || exit 0; sleep 0.1; done; report listening $port; done ) &\n");
+                s.Append(" watch ").Append(p).Append(" listen listening;");
+            foreach (int p in spec.WaitPorts.Where(p => spec.Ports.Any(f => f.GuestPort == p && !f.Udp)))
+                s.Append(" watch ").Append(p).Append(" connected reachable;");
+            s.Append(" ) &\n");
         }
         s.Append("wait $app\n");
         s.Append("status=$?\n");

@@ -69,7 +69,7 @@ public sealed record QemuMachine
         };
         if (ControlSocket is not null)
         {
-            string log = ControlLog is null ? "" : $",logfile={ControlLog},logappend=on";
+            string log = ControlLog is null ? "" : $",logfile={ControlLog},logappend=off";
             args.AddRange(["-chardev", $"socket,id=ukl-ctl,path={ControlSocket},server=on,wait=off{log}", "-serial", "chardev:ukl-ctl"]);
         }
         if (DebugExit)

@@ -2,6 +2,8 @@
  *   runprobe exit N            exit with status N
  *   runprobe signal NAME       raise SIGSEGV / SIGKILL / SIGTERM on itself
  *   runprobe show VAR... -- FILE...   print argv, the variables' values, the files' contents, cwd, uid lookups
+ *   runprobe touch MB          mmap MB MiB, write one byte a page, print the milliseconds (fault cost)
+ *   runprobe exec PATH ARG...  execv PATH (e.g. a native copy of runprobe, to compare in the same boot)
  *   runprobe serve PORT        TCP server: answers each line with "runprobe: " + line; on SIGINT/SIGTERM prints
  *                              "runprobe: got SIGNAME" and exits with status 3
  * Ordinary C on musl (built with ukl-cc).
@@ -15,7 +17,9 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/mman.h>
 #include <sys/socket.h>
+#include <time.h>
 #include <unistd.h>
 
 static volatile sig_atomic_t stop_signal;
@@ -69,6 +73,24 @@ int main(int argc, char **argv)
             *(volatile int *)0 = 1;
         raise(strcmp(argv[2], "KILL") == 0 ? SIGKILL : SIGTERM);
         return 99;
+    }
+    if (argc >= 3 && strcmp(argv[1], "touch") == 0) {
+        size_t size = (size_t)atoi(argv[2]) << 20;
+        struct timespec a, b;
+        clock_gettime(CLOCK_MONOTONIC, &a);
+        volatile char *p = mmap(NULL, size, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+        if (p == MAP_FAILED)
+            return 1;
+        for (size_t i = 0; i < size; i += 4096)
+            p[i] = 1;
+        clock_gettime(CLOCK_MONOTONIC, &b);
+        printf("runprobe: touched %s MiB in %ld ms\n", argv[2], (b.tv_sec - a.tv_sec) * 1000 + (b.tv_nsec - a.tv_nsec) / 1000000);
+        return 0;
+    }
+    if (argc >= 3 && strcmp(argv[1], "exec") == 0) {
+        execv(argv[2], argv + 2);
+        perror("runprobe: exec");
+        return 127;
     }
     if (argc >= 3 && strcmp(argv[1], "serve") == 0)
         return serve(atoi(argv[2]));
