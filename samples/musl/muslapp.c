@@ -1,6 +1,6 @@
 /*
  * muslapp: an ordinary C program on stock musl libc (Debian's musl, built with the UKL flags by
- * tests/fixtures/musl/build-musl), linked by ukl-link with musl's crt1.o and libc.a and run as /UKL in ring 0.
+ * toolchain/build-musl), linked by ukl-link with musl's crt1.o and libc.a and run as /UKL in ring 0.
  *
  * Every behaviour prints one line "musl: NAME ok ..." or "musl: NAME FAIL ..."; the exit status is the number
  * of failures. Things that live in the application's image on purpose (they exercise the kernel's handling of

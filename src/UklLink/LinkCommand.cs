@@ -141,7 +141,7 @@ public static class LinkCommand
         return command;
     }
 
-    private static LinkResult Run(ILogger log, LinkOptions options, bool verbose, bool json, TextWriter stderr)
+    internal static LinkResult Run(ILogger log, LinkOptions options, bool verbose, bool json, TextWriter stderr)
     {
         var result = Linker.Link(options);
         foreach (var (pass, ms) in result.Timings)

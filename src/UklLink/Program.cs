@@ -1,5 +1,7 @@
 using System.CommandLine;
 using UklLink.Cli;
+using UklLink.CommandLine;
+using UklLink.Guest;
 using UklLink.Inputs;
 
 return UklLinkCli.Run(args);
@@ -14,6 +16,7 @@ namespace UklLink.Cli
             var output = stdout ?? Console.Out;
             var error = stderr ?? Console.Error;
             var global = new GlobalOptions(error);
+            var application = new ApplicationArguments();
             var root = new RootCommand("ukl-link: links applications into a prebuilt Unikernel Linux kernel, and checks them first")
             {
                 global.Verbose,
@@ -23,13 +26,29 @@ namespace UklLink.Cli
                 LinkCommand.Create(global, output, error),
                 PackCommand.Create(global, output, error),
                 InspectCommand.Create(global, output),
+                ToolchainCommand.Create(global, output, error),
+                RunCommand.Create(global, output, error, application),
+                StopCommand.Create(global),
+                ImageCommand.Create(global, output, application),
             };
 
             // --version prints ukl-link's version (the default prints the entry assembly's, a test host's in-process).
             foreach (var v in root.Options.OfType<VersionOption>())
                 v.Action = new VersionAction();
 
-            var parse = root.Parse(args);
+            InputArguments prepared;
+            try
+            {
+                prepared = InputArguments.Prepare(root, args);
+                application.Values = prepared.ApplicationArguments;
+            }
+            catch (Exception ex) when (ex is InputException or LdCommandLineException)
+            {
+                error.WriteLine($"ukl-link: error: {ex.Message}");
+                return ExitCodes.UsageOrIo;
+            }
+            // Response files are expanded above with gcc's quoting rules, not System.CommandLine's.
+            var parse = root.Parse(prepared.Arguments, new ParserConfiguration { ResponseFileTokenReplacer = null });
             bool json = parse.Errors.Count == 0 && parse.GetValue(global.LogFormat) == LogFormat.Json;
             // With --log-format json, the one-line errors are events too, so stderr stays one JSON object a line.
             void Fail(string message, string prefix = "error")
@@ -51,6 +70,12 @@ namespace UklLink.Cli
                 return ExitCodes.UsageOrIo;
             }
 
+            if (prepared.Ld is not null)
+            {
+                using var notes = global.CreateLogger(parse);
+                prepared.LogNotes(notes);
+            }
+
             try
             {
                 var config = new InvocationConfiguration { Output = output, Error = error, EnableDefaultExceptionHandler = false };
@@ -62,6 +87,11 @@ namespace UklLink.Cli
                 return ExitCodes.UsageOrIo;
             }
             catch (InputException ex)
+            {
+                Fail(ex.Message);
+                return ExitCodes.UsageOrIo;
+            }
+            catch (GuestException ex)
             {
                 Fail(ex.Message);
                 return ExitCodes.UsageOrIo;

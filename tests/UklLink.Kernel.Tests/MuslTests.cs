@@ -5,7 +5,7 @@ using Xunit.Abstractions;
 namespace UklLink.Kernel.Tests;
 
 /// <summary>
-/// samples/musl: an unmodified C program on Debian's musl (built the UKL way by tests/fixtures/musl/build-musl),
+/// samples/musl: an unmodified C program on Debian's musl (built the UKL way by toolchain/build-musl),
 /// linked by ukl-link as crt1.o + muslapp.o + libc.a and run as /UKL in ring 0. Every behaviour is one line of the
 /// program's output; the exit status is the number of failed checks.
 /// </summary>
@@ -16,7 +16,7 @@ public sealed class MuslTests(ITestOutputHelper output)
 
     internal static string MuslPrefix()
     {
-        var r = KernelBuild.Run(Path.Combine(KernelBuild.RepoRoot, "tests", "fixtures", "musl", "build-musl"),
+        var r = KernelBuild.Run(Path.Combine(KernelBuild.RepoRoot, "toolchain", "build-musl"),
             ["--model", "kernel"], TimeSpan.FromMinutes(15));
         Assert.True(r.Exit == 0, $"build-musl failed ({r.Exit}): {r.Stderr}");
         var prefix = r.Stdout.Trim().Split('\n')[^1].Trim();

@@ -85,7 +85,7 @@ public class LinkDifferentialTests
     [Fact] public void MultiMegabyte() => Fake(LinkCorpus.MultiMegabyte);
 
     /// <summary>
-    /// A real C library: a printf program against Debian's musl built with the UKL flags (tests/fixtures/musl),
+    /// A real C library: a printf program against Debian's musl built with the UKL flags (toolchain/build-musl),
     /// crt1.o + the program + libc.a, rewriting off (ld does not rewrite); dozens of archive members pulled.
     /// </summary>
     [Fact]

@@ -9,7 +9,7 @@ using Xunit.Abstractions;
 namespace UklLink.Tests.Rewrite;
 
 /// <summary>
-/// musl (Debian's source, built UKL-style by tests/fixtures/musl/build-musl) as the large real input: every syscall
+/// musl (Debian's source, built UKL-style by toolchain/build-musl) as the large real input: every syscall
 /// site of libc.a is patched or reported with a reason, and a program linked against the rewritten libc.a behaves
 /// like one linked against the original.
 /// </summary>

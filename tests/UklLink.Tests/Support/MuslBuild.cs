@@ -3,7 +3,7 @@ using System.Collections.Concurrent;
 namespace UklLink.Tests.Support;
 
 /// <summary>
-/// A static musl libc built from Debian's source by tests/fixtures/musl/build-musl (cached under
+/// A static musl libc built from Debian's source by toolchain/build-musl (cached under
 /// /var/cache/ukl-link/musl after the first build, about 30 s on 2 cores).
 /// </summary>
 public static class MuslBuild
@@ -14,7 +14,7 @@ public static class MuslBuild
     public static string Prefix(string model) =>
         Prefixes.GetOrAdd(model, m => new Lazy<string>(() => Build(m))).Value;
 
-    public static string Script { get; } = Path.Combine(RepoRoot(), "tests", "fixtures", "musl", "build-musl");
+    public static string Script { get; } = Path.Combine(RepoRoot(), "toolchain", "build-musl");
 
     private static string Build(string model)
     {
@@ -28,9 +28,9 @@ public static class MuslBuild
     {
         for (var dir = new DirectoryInfo(AppContext.BaseDirectory); dir is not null; dir = dir.Parent)
         {
-            if (File.Exists(Path.Combine(dir.FullName, "tests", "fixtures", "musl", "build-musl")))
+            if (File.Exists(Path.Combine(dir.FullName, "toolchain", "build-musl")))
                 return dir.FullName;
         }
-        throw new DirectoryNotFoundException($"no ancestor of {AppContext.BaseDirectory} contains tests/fixtures/musl/build-musl");
+        throw new DirectoryNotFoundException($"no ancestor of {AppContext.BaseDirectory} contains toolchain/build-musl");
     }
 }
