@@ -130,6 +130,16 @@ public static class Rules
         "The application has syscall sites to rewrite but the kernel does not define ukl_entry_SYSCALL_64, the entry the rewritten sites call.",
         "use a kernel built from this project's kernel/ patches (kernel/build), or link with --no-syscall-rewrite");
 
+    public static readonly Rule LinkWarning = new(
+        "UKL028", "link-warning", Severity.Warning,
+        "A linked object carries a .gnu.warning.SYMBOL section for a symbol the application uses: the library's own warning, which GNU ld prints too (glibc's, for example, that getaddrinfo in a static program needs the shared NSS libraries at run time).",
+        null);
+
+    public static readonly Rule EhFrameHeaderInvalid = new(
+        "UKL029", "eh-frame-hdr-invalid", Severity.Error,
+        "The .eh_frame_hdr search table cannot be made: two FDEs cover overlapping code, or an entry is more than 2 GiB from the header. GNU ld fails such a link too.",
+        "fix the unwind information of the objects named (hand-written .cfi directives), or place .eh_frame_hdr near the code");
+
     /// <summary>All rules, in id order (the SARIF rule table uses this order).</summary>
     public static IReadOnlyList<Rule> All { get; } = new[]
     {
@@ -137,6 +147,6 @@ public static class Rules
         IndirectFunction, LegacyConstructors, SyscallSites, WrongObjectKind, UndefinedSymbol, KernelDescriptor,
         KernelNotUkl, DuplicateDefinition, LinkerCreatedSection, ExecutableStack, SyscallIntFallback, SyscallNotRewritten,
         SlotTooSmall, RelocationOverflow, OrphanSection, ScriptError, MissingEntry, UnrelaxableSequence, DiscardedReference,
-        KernelWithoutSyscallEntry,
+        KernelWithoutSyscallEntry, LinkWarning, EhFrameHeaderInvalid,
     };
 }

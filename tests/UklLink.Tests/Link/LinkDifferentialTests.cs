@@ -11,7 +11,7 @@ namespace UklLink.Tests.Link;
 public class LinkDifferentialTests
 {
     /// <summary>Links with ukl-link and GNU ld and compares; returns ukl-link's output path.</summary>
-    public static string Check(Func<TestKernel, LinkCase> corpusCase, TestKernel kernel, bool passScript = true)
+    public static string Check(Func<TestKernel, LinkCase> corpusCase, TestKernel kernel, bool passScript = true, bool rewrite = true)
     {
         var c = corpusCase(kernel);
         var expected = LdOracle.Link(kernel.Vmlinux, c.Inputs);
@@ -20,6 +20,8 @@ public class LinkDifferentialTests
         var args = new List<string> { "link", "--kernel", kernel.Vmlinux, "-o", output, "--map", Path.Combine(dir, "ukl-link.map") };
         if (passScript)
             args.AddRange(["--script", RepositoryPaths.DefaultScript]);
+        if (!rewrite)
+            args.Add("--no-syscall-rewrite"); // ld does not rewrite syscall sites
         args.AddRange(c.Inputs);
         var r = Cli.Run(args.ToArray());
         Assert.True(r.ExitCode == 0, $"ukl-link link failed for {c.Name} with {r.ExitCode}:\n{r.Stderr}{r.Stdout}");
@@ -83,6 +85,11 @@ public class LinkDifferentialTests
     [Fact] public void ConstructorTables() => Fake(LinkCorpus.ConstructorTables);
     [Fact] public void UnwindTables() => Fake(LinkCorpus.UnwindTables);
     [Fact] public void MultiMegabyte() => Fake(LinkCorpus.MultiMegabyte);
+    /// <summary>glibc's libc.a from crt1.o to crtn.o: IFUNCs (.iplt, .igot.plt, .rela.iplt), .init/.fini, .eh_frame_hdr.</summary>
+    [Fact] public void GlibcProgram() => Check(LinkCorpus.GlibcProgram, TestKernel.Fake, rewrite: false);
+
+    /// <summary>libstdc++.a, libm.a (an input script), __dso_handle from crtbeginS.o, exceptions through .eh_frame_hdr.</summary>
+    [Fact] public void CxxProgram() => Check(LinkCorpus.CxxProgram, TestKernel.Fake, rewrite: false);
 
     /// <summary>
     /// A real C library: a printf program against Debian's musl built with the UKL flags (tests/fixtures/musl),
