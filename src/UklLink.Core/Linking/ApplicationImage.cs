@@ -70,7 +70,7 @@ internal sealed class ApplicationImage
     {
         var bytes = new byte[EhdrSize + Headers.Count * PhdrSize];
         var e = bytes.AsSpan();
-        "\x7fELF"u8.CopyTo(e);
+        "\u007fELF"u8.CopyTo(e);
         e[4] = 2; // ELFCLASS64
         e[5] = 1; // ELFDATA2LSB
         e[6] = 1; // EV_CURRENT

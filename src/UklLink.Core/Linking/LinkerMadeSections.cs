@@ -60,10 +60,8 @@ internal sealed class LinkerMadeSections
         foreach (var local in gotKeys.OfType<InputSymbol>().OrderBy(s => linkIndex[s.File]).ThenBy(s => s.Index))
             made.GotSlots[local] = NextGot();
         var plt = new List<IndirectFunction>();
-        var finish = new List<IndirectFunction>();
         void Allocate(IndirectFunction f)
         {
-            finish.Add(f);
             if (f.PltReferenced)
             {
                 f.PltIndex = plt.Count;
@@ -86,8 +84,12 @@ internal sealed class LinkerMadeSections
             else
                 made.GotSlots[name] = NextGot();
         }
-        foreach (var f in made._indirect.Values.Where(f => f.Key is InputSymbol).OrderBy(f => linkIndex[f.Definition.File]).ThenBy(f => f.Definition.Index))
+        var locals = made._indirect.Values.Where(f => f.Key is InputSymbol).OrderBy(f => linkIndex[f.Definition.File]).ThenBy(f => f.Definition.Index).ToList();
+        foreach (var f in locals)
             Allocate(f);
+        // ld fills the local IFUNCs' entries while it writes local symbols, before it walks the global ones.
+        var finish = locals.Concat(made._indirect.Values.Where(f => f.Key is string).OrderBy(f => symbolOrder.Rank((string)f.Key))
+            .ThenBy(f => (string)f.Key, StringComparer.Ordinal)).ToList();
         made.Indirect = new IndirectFunctionSections(plt, finish, plt.Count + finish.Sum(f => f.ExtraRelocations));
 
         if (made.GotSlots.Count > 0)

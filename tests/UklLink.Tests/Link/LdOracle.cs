@@ -83,7 +83,7 @@ public static class LdOracle
         string dir = Toolchain.NewWorkDirectory();
         string output = Path.Combine(dir, "ld.out");
         string map = Path.Combine(dir, "ld.map");
-        string command = $"ld -static --eh-frame-hdr -T {Quote(script)} -Map {Quote(map)} -o {Quote(output)} {string.Join(' ', args)} --just-symbols={Quote(kernel)}";
+        string command = $"ld -static --eh-frame-hdr -T {Quote(script)} -Map {Quote(map)} -o {Quote(output)} {string.Join(' ', args)} --just-symbols={Quote(Weakened(kernel))}";
         Toolchain.Run(command, dir);
         return Read(output, map, command, KernelSymbols(kernel));
     }
@@ -118,6 +118,22 @@ public static class LdOracle
         }
         return new OracleLink(path, map, command, sections, symbols, elf.EntryPoint, tlsSegment);
     }
+
+    /// <summary>
+    /// The kernel with every global symbol made weak (objcopy --weaken), cached per kernel. ukl-link binds a name the
+    /// application defines to the application's definition even when it is weak and the kernel has a strong one
+    /// (glibc's weak vsnprintf alias must not become the kernel's vsnprintf); ld would take the kernel's strong
+    /// definition over a weak one, unless the kernel's are weak too. Archive members are pulled before ld reads the
+    /// kernel, and the names it adds to its symbol table are the same, so nothing else changes.
+    /// </summary>
+    public static string Weakened(string kernel) => WeakenedCache.GetOrAdd(kernel, path =>
+    {
+        var info = new FileInfo(path);
+        string key = $"{Path.GetFullPath(path)}\0{info.Length}\0{info.LastWriteTimeUtc.Ticks}";
+        return Toolchain.Build(key, ".key", "vmlinux-weak", (src, output) => $"objcopy --weaken {Quote(path)} {Quote(output)}");
+    });
+
+    private static readonly ConcurrentDictionary<string, string> WeakenedCache = new();
 
     /// <summary>Every (name, value) in the kernel's .symtab.</summary>
     public static HashSet<(string, ulong)> KernelSymbols(string kernel) => KernelSymbolCache.GetOrAdd(kernel, path =>

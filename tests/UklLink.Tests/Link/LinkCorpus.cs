@@ -83,11 +83,25 @@ public static class LinkCorpus
     public static LinkCase CxxProgram(TestKernel k) =>
         new(nameof(CxxProgram), GccStaticInputs([Cxx(k, "cxx_program.cc", DistributionFlags)], cxx: true));
 
+    /// <summary>
+    /// IFUNCs called through PLT entries (forty, so ld's symbol-table order shows), one only behind a static pointer,
+    /// one only through the GOT, one whose address is taken (pointer equality), a hidden one and a local one.
+    /// </summary>
+    public static LinkCase Ifuncs(TestKernel k) =>
+        new(nameof(Ifuncs), [C(k, "ifunc_defs.c"), C(k, "ifunc_pie.c", PicBase + " -fPIE")]);
+
+    /// <summary>.init/.fini pieces between crti.o and crtn.o, crtbeginS.o's tables, old-style .ctors/.dtors.</summary>
+    public static LinkCase InitFini(TestKernel k) =>
+        new(nameof(InitFini), [GccFile("crti.o"), GccFile("crtbeginS.o"), Asm(k, "initfini.s"), GccFile("crtendS.o"), GccFile("crtn.o")]);
+
+    /// <summary>__start_/__stop_ symbols of sections named like C identifiers.</summary>
+    public static LinkCase StartStop(TestKernel k) => new(nameof(StartStop), [C(k, "start_stop.c")]);
+
     public static IEnumerable<Func<TestKernel, LinkCase>> All =>
     [
         ManyFunctions, SwitchTables, FunctionPointerTables, MergedStrings, Tls, WeakAndHidden, CommonOnePerObject,
         CommonManyPerObject, ArchivesOnDemand, ArchiveCycle, CxxConstructorsAndExceptions, FunctionAndDataSections,
-        PieAndPic, GotEntries, ConstructorTables, UnwindTables, MultiMegabyte,
+        PieAndPic, GotEntries, ConstructorTables, UnwindTables, MultiMegabyte, Ifuncs, InitFini, StartStop,
     ];
 
     /// <summary>Three objects with many functions and globals that call and point at each other and at the kernel.</summary>

@@ -85,6 +85,10 @@ public class LinkDifferentialTests
     [Fact] public void ConstructorTables() => Fake(LinkCorpus.ConstructorTables);
     [Fact] public void UnwindTables() => Fake(LinkCorpus.UnwindTables);
     [Fact] public void MultiMegabyte() => Fake(LinkCorpus.MultiMegabyte);
+    [Fact] public void Ifuncs() => Fake(LinkCorpus.Ifuncs);
+    [Fact] public void InitFini() => Fake(LinkCorpus.InitFini);
+    [Fact] public void StartStop() => Fake(LinkCorpus.StartStop);
+
     /// <summary>glibc's libc.a from crt1.o to crtn.o: IFUNCs (.iplt, .igot.plt, .rela.iplt), .init/.fini, .eh_frame_hdr.</summary>
     [Fact] public void GlibcProgram() => Check(LinkCorpus.GlibcProgram, TestKernel.Fake, rewrite: false);
 
@@ -132,5 +136,8 @@ public class LinkDifferentialTests
             return; // kernel/build has not run on this machine; ./test builds it first
         foreach (var corpusCase in new Func<TestKernel, LinkCase>[] { LinkCorpus.ManyFunctions, LinkCorpus.PieAndPic, LinkCorpus.Tls, LinkCorpus.GotEntries })
             Check(corpusCase, kernel);
+        // ld orders IFUNC and GOT entries by its symbol table, which also holds the kernel's ~12000 global symbols.
+        foreach (var corpusCase in new Func<TestKernel, LinkCase>[] { LinkCorpus.Ifuncs, LinkCorpus.GlibcProgram, LinkCorpus.CxxProgram })
+            Check(corpusCase, kernel, rewrite: false);
     }
 }
