@@ -31,14 +31,14 @@ public static class Rules
         "build static, non-PIC code: -fno-pic -fno-pie -mcmodel=kernel");
 
     public static readonly Rule IndirectFunction = new(
-        "UKL006", "ifunc-unsupported", Severity.Error,
-        "An STT_GNU_IFUNC symbol needs run-time resolution through IRELATIVE relocations, which the kernel never processes.",
-        "build without IFUNC (e.g. -fno-plt, or configure the library without multiarch/ifunc support)");
+        "UKL006", "ifunc-resolved-at-start-up", Severity.Note,
+        "An STT_GNU_IFUNC symbol: the link gives it what GNU ld gives it in a static link (a PLT entry in .iplt, a slot in .igot.plt, an R_X86_64_IRELATIVE relocation between __rela_iplt_start and __rela_iplt_end), and the C library's static start-up calls the resolver (glibc's apply_irel does; musl has no IFUNC support, and freestanding start-up code must apply the relocations itself).",
+        null, VerboseOnly: true);
 
     public static readonly Rule LegacyConstructors = new(
-        "UKL007", "ctors-dtors-unsupported", Severity.Error,
-        "Legacy .ctors/.dtors sections are not run by the UKL start-up path; only .init_array/.fini_array/.preinit_array are.",
-        "compile with gcc's default -fuse-init-array or move constructors to .init_array");
+        "UKL007", "legacy-constructors", Severity.Note,
+        "Legacy .ctors/.dtors sections: the link puts their entries, reversed, into .init_array/.fini_array as GNU ld does (except crtbegin's and crtend's own lists), so they run with the others.",
+        null, VerboseOnly: true);
 
     public static readonly Rule SyscallSites = new(
         "UKL008", "syscall-instructions", Severity.Note,

@@ -142,6 +142,7 @@ public sealed class Linker
         ReportResolution(_resolution);
         _comdats = new ComdatGroups(_resolution.Included);
         _live = LiveSections(_resolution.Included, _comdats);
+        ReportWarningSections();
         return !Failed;
     }
 
@@ -462,6 +463,35 @@ public sealed class Linker
             var first = u.ReferencedBy[0];
             _bag.Report(Rules.UndefinedSymbol, _locator.At(first.Section, first.Offset), $"undefined symbol: {u.Name}\n{string.Join("\n", lines)}{more}");
         }
+    }
+
+    /// <summary>
+    /// A library's own link-time warnings, as ld prints them: a .gnu.warning.SYMBOL section (its text is the message)
+    /// warns where another linked object refers to SYMBOL, a plain .gnu.warning section whenever its object is linked.
+    /// </summary>
+    private void ReportWarningSections()
+    {
+        const string prefix = ".gnu.warning";
+        var warned = new HashSet<string>(StringComparer.Ordinal);
+        foreach (var obj in _resolution.Included)
+            foreach (var section in obj.AllSections.Where(s => s.Name.StartsWith(prefix, StringComparison.Ordinal) && !s.IsAlloc))
+            {
+                string message = System.Text.Encoding.UTF8.GetString(section.Data).TrimEnd('\0', '\n');
+                if (section.Name == prefix)
+                {
+                    _bag.Report(Rules.LinkWarning, new Location(obj.Path, obj.Member), message);
+                    continue;
+                }
+                if (!section.Name.StartsWith(prefix + ".", StringComparison.Ordinal))
+                    continue;
+                string symbol = section.Name[(prefix.Length + 1)..];
+                if (!_resolution.Referenced.Contains(symbol) || !warned.Add(symbol))
+                    continue;
+                var use = _resolution.Included.Where(o => o != obj).SelectMany(o => o.AllSections).Where(s => s.IsAlloc)
+                    .SelectMany(s => s.Relocations).FirstOrDefault(r => r.Symbol.Name == symbol && !r.Symbol.IsLocal);
+                if (use is not null)
+                    _bag.Report(Rules.LinkWarning, _locator.At(use.Section, use.Offset), message);
+            }
     }
 
     /// <summary>Allocatable sections of the included objects, without the members of COMDAT groups that lost.</summary>
