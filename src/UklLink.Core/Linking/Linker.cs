@@ -311,7 +311,7 @@ public sealed class Linker
                 RelocationProblemKind.Sequence => Rules.UnrelaxableSequence,
                 RelocationProblemKind.Discarded => Rules.DiscardedReference,
                 _ => Rules.UnsupportedRelocation,
-            }, _locator.At(p.Relocation.Section, p.Relocation.Offset), $"{p.Message}; references {TargetText(p.Relocation)}");
+            }, _locator.At(p.Relocation.Section, p.Relocation.Offset), $"{p.Message}; references {TargetText(p.Relocation)}", CrtHint(p));
         return images;
     }
 
@@ -393,6 +393,15 @@ public sealed class Linker
             Mark("map");
         }
     }
+
+    /// <summary>
+    /// gcc -static names crtbeginT.o (and crtend.o); those start files are built for low addresses (32-bit absolute
+    /// relocations), and the position-independent pair gcc -static-pie uses does the same job at kernel addresses.
+    /// </summary>
+    private static string? CrtHint(RelocationProblem p) =>
+        p.Kind == RelocationProblemKind.Overflow && Path.GetFileName(p.Relocation.Section.File.Path) is "crtbeginT.o" or "crtbegin.o"
+            ? "link crtbeginS.o and crtendS.o (gcc -print-file-name=crtbeginS.o) instead of crtbeginT.o/crtbegin.o and crtend.o"
+            : null;
 
     /// <summary>
     /// The relocation's target as a user knows it: a section symbol plus addend is shown as the object symbol that

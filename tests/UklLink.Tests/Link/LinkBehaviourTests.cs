@@ -417,4 +417,15 @@ public class LinkBehaviourTests
         Assert.Equal(56, BinaryPrimitives.ReadUInt16LittleEndian(header.AsSpan(54)));
         Assert.InRange(ehdr, F(SlotAbi.Offsets.DataStart), F(SlotAbi.Offsets.DataEnd) - 64);
     }
+
+    /// <summary>gcc -static's crtbeginT.o cannot reach kernel addresses: the error says which start files to use instead.</summary>
+    [Fact]
+    public void CrtbeginTGetsTheStartFilesToUseInstead()
+    {
+        var app = Obj("long _start(void) { return 0; }", "crt_app");
+        var r = Cli.Run("link", "-k", Kernel(), "-o", Out(), LinkCorpus.GccFile("crtbeginT.o"), app, LinkCorpus.GccFile("crtend.o"));
+        Assert.Equal(1, r.ExitCode);
+        Assert.Contains("UKL021", r.Stdout + r.Stderr);
+        Assert.Contains("crtbeginS.o and crtendS.o", r.Stdout + r.Stderr);
+    }
 }
