@@ -118,6 +118,15 @@ public class LinkDifferentialTests
             """, Toolchain.UklFlags + $" -nostdinc -isystem {prefix}/include", "musl_main");
         var kernel = TestKernel.Fake;
         var inputs = new[] { Path.Combine(prefix, "lib", "crt1.o"), program, Path.Combine(prefix, "lib", "libc.a") };
+        CheckMusl(kernel, inputs);
+        // musl-gcc -static's whole line: crti.o/crtn.o's .init/.fini and gcc's crtbeginS.o/crtendS.o around it.
+        CheckMusl(kernel, [Path.Combine(prefix, "lib", "crt1.o"), Path.Combine(prefix, "lib", "crti.o"), LinkCorpus.GccFile("crtbeginS.o"), program,
+            Path.Combine(prefix, "lib", "libc.a"), LinkCorpus.GccFile("libgcc.a"), LinkCorpus.GccFile("libgcc_eh.a"),
+            LinkCorpus.GccFile("crtendS.o"), Path.Combine(prefix, "lib", "crtn.o")]);
+    }
+
+    private static void CheckMusl(TestKernel kernel, string[] inputs)
+    {
         var expected = LdOracle.Link(kernel.Vmlinux, inputs);
         string output = Path.Combine(Toolchain.NewWorkDirectory(), "vmlinux");
         var r = Cli.Run(new[] { "link", "--kernel", kernel.Vmlinux, "-o", output, "--no-syscall-rewrite" }.Concat(inputs).ToArray());
