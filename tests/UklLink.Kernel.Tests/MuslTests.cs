@@ -6,7 +6,8 @@ namespace UklLink.Kernel.Tests;
 
 /// <summary>
 /// samples/musl: an unmodified C program on Debian's musl (built the UKL way by toolchain/build-musl),
-/// linked by ukl-link as crt1.o + muslapp.o + libc.a and run as /UKL in ring 0. Every behaviour is one line of the
+/// linked by ukl-link from musl-gcc -static's line (crt1.o crti.o crtbeginS.o muslapp.o libc.a libgcc.a libgcc_eh.a
+/// crtendS.o crtn.o) and run as /UKL in ring 0. Every behaviour is one line of the
 /// program's output; the exit status is the number of failed checks.
 /// </summary>
 public sealed class MuslTests(ITestOutputHelper output)
@@ -42,8 +43,16 @@ public sealed class MuslTests(ITestOutputHelper output)
         var linked = Path.Combine(dir, "vmlinux.muslapp");
         var stdout = new StringWriter();
         var stderr = new StringWriter();
+        // What musl-gcc -static gives ld: crt1.o crti.o crtbeginS.o ... libc.a libgcc.a libgcc_eh.a crtendS.o crtn.o.
+        string Gcc(string file)
+        {
+            var r = KernelBuild.Run("gcc", [$"-print-file-name={file}"], TimeSpan.FromMinutes(1));
+            Assert.True(r.Exit == 0, r.Stderr);
+            return r.Stdout.Trim();
+        }
         int code = UklLinkCli.Run(["link", "--kernel", m.Vmlinux, "-o", linked, "--map", Path.Combine(dir, "muslapp.map"),
-            Path.Combine(musl, "lib", "crt1.o"), Path.Combine(objs, "muslapp.o"), Path.Combine(musl, "lib", "libc.a")],
+            Path.Combine(musl, "lib", "crt1.o"), Path.Combine(musl, "lib", "crti.o"), Gcc("crtbeginS.o"), Path.Combine(objs, "muslapp.o"),
+            Path.Combine(musl, "lib", "libc.a"), Gcc("libgcc.a"), Gcc("libgcc_eh.a"), Gcc("crtendS.o"), Path.Combine(musl, "lib", "crtn.o")],
             stdout, stderr);
         output.WriteLine(stderr.ToString());
         Assert.True(code == 0, stderr.ToString());

@@ -31,14 +31,14 @@ public static class Rules
         "build static, non-PIC code: -fno-pic -fno-pie -mcmodel=kernel");
 
     public static readonly Rule IndirectFunction = new(
-        "UKL006", "ifunc-unsupported", Severity.Error,
-        "An STT_GNU_IFUNC symbol needs run-time resolution through IRELATIVE relocations, which the kernel never processes.",
-        "build without IFUNC (e.g. -fno-plt, or configure the library without multiarch/ifunc support)");
+        "UKL006", "ifunc-resolved-at-start-up", Severity.Note,
+        "An STT_GNU_IFUNC symbol: the link gives it what GNU ld gives it in a static link (a PLT entry in .iplt, a slot in .igot.plt, an R_X86_64_IRELATIVE relocation between __rela_iplt_start and __rela_iplt_end), and the C library's static start-up calls the resolver (glibc's apply_irel does; musl has no IFUNC support, and freestanding start-up code must apply the relocations itself).",
+        null, VerboseOnly: true);
 
     public static readonly Rule LegacyConstructors = new(
-        "UKL007", "ctors-dtors-unsupported", Severity.Error,
-        "Legacy .ctors/.dtors sections are not run by the UKL start-up path; only .init_array/.fini_array/.preinit_array are.",
-        "compile with gcc's default -fuse-init-array or move constructors to .init_array");
+        "UKL007", "legacy-constructors", Severity.Note,
+        "Legacy .ctors/.dtors sections: the link puts their entries, reversed, into .init_array/.fini_array as GNU ld does (except crtbegin's and crtend's own lists), so they run with the others.",
+        null, VerboseOnly: true);
 
     public static readonly Rule SyscallSites = new(
         "UKL008", "syscall-instructions", Severity.Note,
@@ -130,6 +130,16 @@ public static class Rules
         "The application has syscall sites to rewrite but the kernel does not define ukl_entry_SYSCALL_64, the entry the rewritten sites call.",
         "use a kernel built from this project's kernel/ patches (kernel/build), or link with --no-syscall-rewrite");
 
+    public static readonly Rule LinkWarning = new(
+        "UKL028", "link-warning", Severity.Warning,
+        "A linked object carries a .gnu.warning.SYMBOL section for a symbol the application uses: the library's own warning, which GNU ld prints too (glibc's, for example, that getaddrinfo in a static program needs the shared NSS libraries at run time).",
+        null);
+
+    public static readonly Rule EhFrameHeaderInvalid = new(
+        "UKL029", "eh-frame-hdr-invalid", Severity.Error,
+        "The .eh_frame_hdr search table cannot be made: two FDEs cover overlapping code, or an entry is more than 2 GiB from the header. GNU ld fails such a link too.",
+        "fix the unwind information of the objects named (hand-written .cfi directives), or place .eh_frame_hdr near the code");
+
     /// <summary>All rules, in id order (the SARIF rule table uses this order).</summary>
     public static IReadOnlyList<Rule> All { get; } = new[]
     {
@@ -137,6 +147,6 @@ public static class Rules
         IndirectFunction, LegacyConstructors, SyscallSites, WrongObjectKind, UndefinedSymbol, KernelDescriptor,
         KernelNotUkl, DuplicateDefinition, LinkerCreatedSection, ExecutableStack, SyscallIntFallback, SyscallNotRewritten,
         SlotTooSmall, RelocationOverflow, OrphanSection, ScriptError, MissingEntry, UnrelaxableSequence, DiscardedReference,
-        KernelWithoutSyscallEntry,
+        KernelWithoutSyscallEntry, LinkWarning, EhFrameHeaderInvalid,
     };
 }

@@ -21,7 +21,7 @@ public static class ElfConstants
 
     public const uint GRP_COMDAT = 1;
 
-    public const uint PT_NULL = 0, PT_LOAD = 1, PT_NOTE = 4, PT_PHDR = 6, PT_TLS = 7, PT_GNU_STACK = 0x6474e551;
+    public const uint PT_NULL = 0, PT_LOAD = 1, PT_NOTE = 4, PT_PHDR = 6, PT_TLS = 7, PT_GNU_EH_FRAME = 0x6474e550, PT_GNU_STACK = 0x6474e551;
 
     public const uint PF_X = 1, PF_W = 2, PF_R = 4;
 }

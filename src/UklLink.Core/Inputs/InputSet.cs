@@ -36,7 +36,8 @@ public sealed class InputSet : IDisposable
     public static InputSet Load(IEnumerable<string> paths)
     {
         var set = new InputSet();
-        var list = paths.ToList();
+        var scripts = new List<string>();
+        var list = InputScript.Expand(paths, scripts);
         var files = new InputFile?[list.Count];
         var errors = new Exception?[list.Count];
         var read = new List<string>[list.Count];
@@ -59,7 +60,7 @@ public sealed class InputSet : IDisposable
             if (errors.FirstOrDefault(e => e is not null) is { } first)
                 System.Runtime.ExceptionServices.ExceptionDispatchInfo.Capture(first).Throw();
             set._files.AddRange(files!);
-            set.FilesRead = read.SelectMany(r => r).Distinct(StringComparer.Ordinal).ToList();
+            set.FilesRead = scripts.Concat(read.SelectMany(r => r)).Distinct(StringComparer.Ordinal).ToList();
             return set;
         }
         catch

@@ -25,29 +25,39 @@ internal readonly record struct TlsSegment(ulong Start, ulong MemSize, ulong Fil
 
 /// <summary>
 /// What the kernel learns about the linked application (docs/slot-abi.md §2): its program header table, placed in
-/// the data slot after the script's sections, and the descriptor that points at it.
+/// the data slot after the script's sections behind a 64-byte ELF file header (so that __ehdr_start, which glibc's
+/// static start-up falls back on without AT_PHDR, names a real header), and the descriptor that points at the table.
 /// </summary>
 internal sealed class ApplicationImage
 {
     public const int PhdrSize = 56;
+    public const int EhdrSize = 64;
+    public const string EhdrSymbol = "__ehdr_start";
 
     private readonly LayoutResult _layout;
     private readonly IReadOnlyList<Slot> _slots;
     private readonly TlsSegment _tls;
+    private readonly OutputSection? _ehFrameHeader;
+    private readonly ulong _entry;
 
-    public ApplicationImage(LayoutResult layout, IReadOnlyList<Slot> slots, TlsSegment tls)
+    public ApplicationImage(LayoutResult layout, IReadOnlyList<Slot> slots, TlsSegment tls, ulong entry, OutputSection? ehFrameHeader)
     {
         _layout = layout;
         _slots = slots;
         _tls = tls;
+        _entry = entry;
+        _ehFrameHeader = ehFrameHeader;
         DataSlot = slots.First(s => s.Name == SlotAbi.Data);
         ulong usedEnd = Used(DataSlot).Select(s => s.End).DefaultIfEmpty(DataSlot.Start).Max();
-        PhdrAddress = (usedEnd + 7) & ~7UL;
+        // The script may say where the header goes (ukl-app.ld: PROVIDE_HIDDEN(__ehdr_start = .) after the data).
+        EhdrAddress = layout.Symbols.TryGetValue(EhdrSymbol, out var ehdr) && ehdr.Value >= usedEnd ? ehdr.Value : (usedEnd + 7) & ~7UL;
+        PhdrAddress = EhdrAddress + EhdrSize;
         Headers = ProgramHeaders();
         PhdrEnd = PhdrAddress + (ulong)(Headers.Count * PhdrSize);
     }
 
     public Slot DataSlot { get; }
+    public ulong EhdrAddress { get; }
     public ulong PhdrAddress { get; }
     public ulong PhdrEnd { get; }
     public IReadOnlyList<ProgramHeader> Headers { get; }
@@ -55,16 +65,37 @@ internal sealed class ApplicationImage
     /// <summary>Sections that occupy a slot's address range (.tbss only sizes the TLS block).</summary>
     private IEnumerable<OutputSection> Used(Slot slot) => _layout.Sections.Where(s => s.Slot == slot && !(s.IsTls && s.IsNoBits));
 
+    /// <summary>The ELF header and the program header table, written at <see cref="EhdrAddress"/>.</summary>
     public byte[] HeaderBytes()
     {
-        var bytes = new byte[Headers.Count * PhdrSize];
+        var bytes = new byte[EhdrSize + Headers.Count * PhdrSize];
+        var e = bytes.AsSpan();
+        "\u007fELF"u8.CopyTo(e);
+        e[4] = 2; // ELFCLASS64
+        e[5] = 1; // ELFDATA2LSB
+        e[6] = 1; // EV_CURRENT
+        BinaryPrimitives.WriteUInt16LittleEndian(e[16..], 2); // ET_EXEC
+        BinaryPrimitives.WriteUInt16LittleEndian(e[18..], 62); // EM_X86_64
+        BinaryPrimitives.WriteUInt32LittleEndian(e[20..], 1);
+        BinaryPrimitives.WriteUInt64LittleEndian(e[24..], _entry);
+        BinaryPrimitives.WriteUInt64LittleEndian(e[32..], EhdrSize); // e_phoff: the table follows the header
+        BinaryPrimitives.WriteUInt16LittleEndian(e[52..], EhdrSize);
+        BinaryPrimitives.WriteUInt16LittleEndian(e[54..], PhdrSize);
+        BinaryPrimitives.WriteUInt16LittleEndian(e[56..], (ushort)Headers.Count);
         for (int i = 0; i < Headers.Count; i++)
-            Headers[i].WriteTo(bytes.AsSpan(i * PhdrSize));
+            Headers[i].WriteTo(e.Slice(EhdrSize + i * PhdrSize));
         return bytes;
     }
 
+    /// <summary>
+    /// One PT_LOAD per used slot, then as GNU ld orders the rest: PT_NOTE for the allocated notes, PT_TLS,
+    /// PT_GNU_EH_FRAME for .eh_frame_hdr and PT_GNU_STACK. Never PT_GNU_RELRO: static glibc would mprotect the range,
+    /// which lies in the kernel's image, and abort.
+    /// </summary>
     private List<ProgramHeader> ProgramHeaders()
     {
+        var others = OtherHeaders();
+        int count = _slots.Count(slot => slot == DataSlot || Used(slot).Any(s => s.Size > 0)) + others.Count;
         var list = new List<ProgramHeader>();
         foreach (var slot in _slots)
         {
@@ -72,24 +103,45 @@ internal sealed class ApplicationImage
             ulong start = sections.Count > 0 ? sections.Min(s => s.Address) : slot.Start;
             ulong end = sections.Count > 0 ? sections.Max(s => s.End) : slot.Start;
             if (slot == DataSlot)
-                end = Math.Max(end, PhdrAddress + (ulong)(HeaderCount() * PhdrSize));
+            {
+                start = Math.Min(start, EhdrAddress);
+                end = Math.Max(end, PhdrAddress + (ulong)(count * PhdrSize));
+            }
             if (end == start)
                 continue;
             uint flags = slot.Name == SlotAbi.Text ? PF_R | PF_X : slot.Name == SlotAbi.Rodata ? PF_R : PF_R | PF_W;
             ulong fileSize = slot.Name == SlotAbi.Bss ? 0 : end - start;
             list.Add(new ProgramHeader(PT_LOAD, flags, start, fileSize, end - start, 4096));
         }
-        if (_tls.MemSize > 0)
-            list.Add(new ProgramHeader(PT_TLS, PF_R, _tls.Start, _tls.FileSize, _tls.MemSize, _tls.Align));
-        list.Add(new ProgramHeader(PT_GNU_STACK, PF_R | PF_W, 0, 0, 0, 16));
+        list.AddRange(others);
         return list;
     }
 
-    /// <summary>How many headers <see cref="ProgramHeaders"/> makes, needed before the table's own extent is known.</summary>
-    private int HeaderCount()
+    private List<ProgramHeader> OtherHeaders()
     {
-        int loads = _slots.Count(slot => slot == DataSlot || Used(slot).Any(s => s.Size > 0));
-        return loads + (_tls.MemSize > 0 ? 1 : 0) + 1;
+        var list = new List<ProgramHeader>();
+        // Adjacent note sections share one PT_NOTE.
+        ProgramHeader? note = null;
+        foreach (var os in _layout.Sections.OrderBy(s => s.Address))
+        {
+            bool isNote = os.Size > 0 && os.Pieces.Count > 0 && os.Pieces.All(p => p is InputPiece ip && ip.Section.Type == SHT_NOTE);
+            if (isNote && note is not null && note.VirtualAddress + note.MemorySize == os.Address)
+                note = note with { FileSize = note.FileSize + os.Size, MemorySize = note.MemorySize + os.Size, Alignment = Math.Max(note.Alignment, os.Alignment) };
+            else if (isNote)
+            {
+                if (note is not null)
+                    list.Add(note);
+                note = new ProgramHeader(PT_NOTE, PF_R, os.Address, os.Size, os.Size, os.Alignment);
+            }
+        }
+        if (note is not null)
+            list.Add(note);
+        if (_tls.MemSize > 0)
+            list.Add(new ProgramHeader(PT_TLS, PF_R, _tls.Start, _tls.FileSize, _tls.MemSize, _tls.Align));
+        if (_ehFrameHeader is { Size: > 0 } hdr)
+            list.Add(new ProgramHeader(PT_GNU_EH_FRAME, PF_R, hdr.Address, hdr.Size, hdr.Size, 4));
+        list.Add(new ProgramHeader(PT_GNU_STACK, PF_R | PF_W, 0, 0, 0, 16));
+        return list;
     }
 
     /// <summary>The kernel's descriptor bytes with every field ukl-link owns filled in; the magic goes in last.</summary>
@@ -120,7 +172,7 @@ internal sealed class ApplicationImage
             ulong end = sections.Count > 0 ? sections.Max(s => s.End) : slot.Start;
             if (slot == DataSlot)
             {
-                start = Math.Min(start, PhdrAddress);
+                start = Math.Min(start, EhdrAddress);
                 end = Math.Max(end, PhdrEnd);
             }
             Put(startField, start);

@@ -25,6 +25,9 @@ internal sealed class ContentTransforms : ISectionSizes
     public MergedSections Merged { get; }
     private readonly EhFrameLayout? _ehFrame;
 
+    /// <summary>The edited .eh_frame output section's layout (null without .eh_frame input).</summary>
+    public EhFrameLayout? EhFrameLayout => _ehFrame;
+
     public static ContentTransforms Build(IReadOnlyList<(InputSection Section, string Output)> claims, IReadOnlyList<InputSection> linkOrder,
         Resolution resolution, Func<InputSection, bool> isLive)
     {

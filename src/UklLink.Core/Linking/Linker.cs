@@ -84,6 +84,8 @@ public sealed class Linker
     private List<InputSection> _live = new();
     private SyscallRewritePass? _rewrite;
     private LinkerMadeSections _made = null!;
+    private EhFrameHeader? _ehFrameHeader;
+    private Dictionary<string, LinkerSymbol> _linkerSymbols = new(StringComparer.Ordinal);
     private LayoutResult _layout = null!;
     private ContentTransforms? _transforms;
     private DebugSections _debug = null!;
@@ -108,7 +110,8 @@ public sealed class Linker
                 return;
             Mark("rewrite");
         }
-        _made = LinkerMadeSections.Build(_live, _resolution, _kernel, _linkerNames);
+        _made = LinkerMadeSections.Build(_live, _resolution, _kernel, _linkerNames, SymbolTableOrder());
+        _ehFrameHeader = EhFrameHeader.For(_script, _live);
         Mark("got scan");
         if (!Layout() || !Bind())
             return;
@@ -139,6 +142,7 @@ public sealed class Linker
         ReportResolution(_resolution);
         _comdats = new ComdatGroups(_resolution.Included);
         _live = LiveSections(_resolution.Included, _comdats);
+        ReportWarningSections();
         return !Failed;
     }
 
@@ -166,12 +170,17 @@ public sealed class Linker
             {
                 Script = _script,
                 Sections = _live,
-                Synthetic = _made.Pieces,
+                Synthetic = _ehFrameHeader is null ? _made.Pieces : [.. _made.Pieces, _ehFrameHeader.Piece],
                 Slots = _slots,
                 ExternalSymbol = name => _kernel.TryGetSymbolValue(name, out ulong v) ? v : null,
                 DefinedByApplication = name => _resolution.Definitions.ContainsKey(name),
                 ReferencedByApplication = _resolution.Referenced.Contains,
-                Sizes = claims => _transforms = ContentTransforms.Build(claims, _live, _resolution, liveSet.Contains),
+                Sizes = claims =>
+                {
+                    _transforms = ContentTransforms.Build(claims, _live, _resolution, liveSet.Contains);
+                    _ehFrameHeader?.Size(_transforms.EhFrameLayout);
+                    return _transforms;
+                },
             });
         }
         catch (LayoutException ex)
@@ -193,10 +202,12 @@ public sealed class Linker
         _tls = TlsSegment.Of(_layout);
         _debug = new DebugSections(_resolution.Included, _comdats);
         var layout = _layout;
-        _values = new SymbolValues(_resolution, layout, _kernel, _made.CommonAddresses(),
+        if (!DefineLinkerSymbols())
+            return false;
+        _values = new SymbolValues(_resolution, layout, _kernel, _made,
             (section, offset) => layout.Placed.TryGetValue(section, out var piece) && piece.Output is not null ? piece.Address + offset
                 : _debug.TryGetOffset(section, out ulong debugOffset) ? debugOffset + offset : null,
-            _made.GotSlots, _made.Got?.Address ?? 0, _tls.Start, _tls.Size, _transforms, _made.Symbols());
+            _tls.Start, _tls.Size, _transforms, _linkerSymbols.ToDictionary(kv => kv.Key, kv => kv.Value.Value, StringComparer.Ordinal));
 
         string entryName = _options.Entry ?? layout.Entry ?? "_start";
         var entry = _values.ResolveName(entryName, null);
@@ -212,6 +223,41 @@ public sealed class Linker
                     _result.Trampolines.Add(new TrampolineInfo(piece.Address + offset, (ulong)trampoline.Code.Length,
                         site.Address + trampoline.SiteOffset, $"{rw.Section.File.DisplayName}:({rw.Section.Name}+0x{trampoline.SiteOffset:x})"));
         return true;
+    }
+
+    /// <summary>
+    /// The symbols the linker defines itself once addresses are known: _GLOBAL_OFFSET_TABLE_, __GNU_EH_FRAME_HDR, and
+    /// __start_SECNAME/__stop_SECNAME for referenced names that nothing else defines (<see cref="StartStopSymbols"/>).
+    /// A __start_/__stop_ name whose section went into an output section of another name stays undefined, as in ld.
+    /// </summary>
+    private bool DefineLinkerSymbols()
+    {
+        foreach (var (name, value) in _made.Symbols())
+            _linkerSymbols[name] = new LinkerSymbol(name, value, Global: false);
+        if (_ehFrameHeader is { IsPlaced: true } header)
+            _linkerSymbols[EhFrameHeader.Symbol] = new LinkerSymbol(EhFrameHeader.Symbol, header.Piece.Address, Global: false);
+        foreach (var name in _resolution.Referenced.Order(StringComparer.Ordinal))
+        {
+            if (StartStopSymbols.SectionOf(name) is not { } section || _resolution.Definitions.ContainsKey(name) || _layout.Symbols.ContainsKey(name)
+                || _linkerNames.Contains(name) || _kernel.GlobalSymbols.ContainsKey(name))
+                continue;
+            var output = _layout.Sections.FirstOrDefault(os => os.Name == section && os.Pieces.OfType<InputPiece>().Any(p => p.Section.Name == section));
+            if (output is not null)
+            {
+                _linkerSymbols[name] = new LinkerSymbol(name, StartStopSymbols.IsStop(name) ? output.End : output.Address, Global: true);
+                continue;
+            }
+            if (!_live.Any(s => s.Name == section))
+                continue; // no such section: resolution reported the reference already, or it is weak
+            var placedIn = _layout.Sections.FirstOrDefault(os => os.Pieces.OfType<InputPiece>().Any(p => p.Section.Name == section));
+            var referrer = _resolution.Included.SelectMany(o => o.AllSections).SelectMany(s => s.Relocations).FirstOrDefault(r => r.Symbol.Name == name && !r.Symbol.IsLocal);
+            if (referrer is null || referrer.Symbol.IsWeak)
+                continue;
+            _bag.Report(Rules.UndefinedSymbol, _locator.At(referrer.Section, referrer.Offset),
+                $"undefined symbol: {name} (section '{section}' went into output section '{placedIn?.Name ?? "/DISCARD/"}'; "
+                + $"the linker defines {name} only for an output section named '{section}')");
+        }
+        return !Failed;
     }
 
     /// <summary>One image per output section with file contents: fill, pieces (transformed where ld transforms), relocations.</summary>
@@ -267,7 +313,8 @@ public sealed class Linker
         foreach (var list in found)
             if (list is not null)
                 problems.AddRange(list);
-        _made.WriteGot(images, _values);
+        _made.WriteGot(images, _values, r => _layout.Placed[r.Section].Address + r.Offset, RelocationOrder());
+        WriteEhFrameHeader(images);
         _result.GotEntries = _made.GotSlots.Count;
         foreach (var p in problems)
             _bag.Report(p.Kind switch
@@ -276,14 +323,58 @@ public sealed class Linker
                 RelocationProblemKind.Sequence => Rules.UnrelaxableSequence,
                 RelocationProblemKind.Discarded => Rules.DiscardedReference,
                 _ => Rules.UnsupportedRelocation,
-            }, _locator.At(p.Relocation.Section, p.Relocation.Offset), $"{p.Message}; references {TargetText(p.Relocation)}");
+            }, _locator.At(p.Relocation.Section, p.Relocation.Offset), $"{p.Message}; references {TargetText(p.Relocation)}", CrtHint(p));
         return images;
+    }
+
+    /// <summary>.eh_frame_hdr is made from the relocated .eh_frame, so it is filled in last.</summary>
+    private void WriteEhFrameHeader(Dictionary<OutputSection, byte[]> images)
+    {
+        if (_ehFrameHeader is not { IsPlaced: true } header)
+            return;
+        var ehFrame = _layout.Sections.FirstOrDefault(os => os.Name == ".eh_frame");
+        if (ehFrame is null || !images.TryGetValue(ehFrame, out var ehImage))
+            return;
+        var bytes = header.Contents(_transforms?.EhFrameLayout, ehFrame, ehImage, _layout.Placed, out string? problem);
+        var output = header.Piece.Output!;
+        bytes.CopyTo(images[output], (int)(header.Piece.Address - output.Address));
+        if (problem is not null)
+            _bag.Report(Rules.EhFrameHeaderInvalid, new Location(_options.KernelPath), problem);
+    }
+
+    /// <summary>
+    /// The order of GNU ld's symbol table for this link (<see cref="LdHashOrder"/>), which orders the .got and the IFUNC
+    /// entries. ld adds _GLOBAL_OFFSET_TABLE_ after reading its inputs, and __GNU_EH_FRAME_HDR when it makes an
+    /// .eh_frame_hdr, before it allocates entries.
+    /// </summary>
+    private LdHashOrder SymbolTableOrder()
+    {
+        string entry = _options.Entry ?? _script.Commands.OfType<EntryCommand>().LastOrDefault()?.Symbol ?? "_start";
+        var late = new List<string> { LinkerDefinedSymbols.GlobalOffsetTable };
+        if (EhFrameHeader.IsWanted(_script, _live))
+            late.Add(EhFrameHeader.Symbol);
+        return LdHashOrder.Replay(entry, LinkerDefinedSymbols.Assignments(_script), _resolution.Included, _kernel.GlobalSymbols.Keys, late);
+    }
+
+    /// <summary>
+    /// The input sections in the order ld relocates them: objects in the order their first section appears in the
+    /// output, all live sections of an object at once, by section index.
+    /// </summary>
+    private IEnumerable<InputSection> RelocationOrder()
+    {
+        var live = _live.ToLookup(s => s.File);
+        var seen = new HashSet<ObjectFile>();
+        foreach (var os in _layout.Sections)
+            foreach (var piece in os.Pieces.OfType<InputPiece>())
+                if (seen.Add(piece.Section.File))
+                    foreach (var section in live[piece.Section.File].OrderBy(s => s.Index))
+                        yield return section;
     }
 
     /// <summary>Program headers and descriptor, then the vmlinux (slots, descriptor, symbols, DWARF) and the map.</summary>
     private void Write(Dictionary<OutputSection, byte[]> images)
     {
-        var app = new ApplicationImage(_layout, _slots, _tls);
+        var app = new ApplicationImage(_layout, _slots, _tls, _entry, _ehFrameHeader is { IsPlaced: true } h ? h.Piece.Output : null);
         if (app.PhdrEnd > app.DataSlot.End)
         {
             ulong need = app.PhdrEnd - app.DataSlot.Start;
@@ -291,11 +382,13 @@ public sealed class Linker
             return;
         }
         var patches = images.Select(kv => (kv.Key.Address, kv.Value)).ToList();
-        patches.Add((app.PhdrAddress, app.HeaderBytes()));
+        patches.Add((app.EhdrAddress, app.HeaderBytes()));
         patches.Add((_kernel.DescriptorAddress!.Value, app.Descriptor(_kernel, _entry)));
         var symbols = OutputSymbols(_resolution, _layout, _values, _tls.Start);
-        foreach (var (name, value) in _made.Symbols())
-            symbols.Add(new OutputSymbol(name, value, 0, STB_LOCAL, STT_OBJECT, STV_HIDDEN, value, false));
+        foreach (var s in _linkerSymbols.Values)
+            symbols.Add(s.Global
+                ? new OutputSymbol(s.Name, s.Value, 0, STB_GLOBAL, STT_NOTYPE, STV_PROTECTED, s.Value, false)
+                : new OutputSymbol(s.Name, s.Value, 0, STB_LOCAL, STT_OBJECT, STV_HIDDEN, s.Value, false));
         if (_options.OutputPath is null)
             return; // validate --kernel: every check ran, nothing is written
         VmlinuxWriter.Write(_kernel, _options.OutputPath, patches, symbols, _debug.Relocate(_values));
@@ -312,6 +405,15 @@ public sealed class Linker
             Mark("map");
         }
     }
+
+    /// <summary>
+    /// gcc -static names crtbeginT.o (and crtend.o); those start files are built for low addresses (32-bit absolute
+    /// relocations), and the position-independent pair gcc -static-pie uses does the same job at kernel addresses.
+    /// </summary>
+    private static string? CrtHint(RelocationProblem p) =>
+        p.Kind == RelocationProblemKind.Overflow && Path.GetFileName(p.Relocation.Section.File.Path) is "crtbeginT.o" or "crtbegin.o"
+            ? "link crtbeginS.o and crtendS.o (gcc -print-file-name=crtbeginS.o) instead of crtbeginT.o/crtbegin.o and crtend.o"
+            : null;
 
     /// <summary>
     /// The relocation's target as a user knows it: a section symbol plus addend is shown as the object symbol that
@@ -384,6 +486,35 @@ public sealed class Linker
             var first = u.ReferencedBy[0];
             _bag.Report(Rules.UndefinedSymbol, _locator.At(first.Section, first.Offset), $"undefined symbol: {u.Name}\n{string.Join("\n", lines)}{more}");
         }
+    }
+
+    /// <summary>
+    /// A library's own link-time warnings, as ld prints them: a .gnu.warning.SYMBOL section (its text is the message)
+    /// warns where another linked object refers to SYMBOL, a plain .gnu.warning section whenever its object is linked.
+    /// </summary>
+    private void ReportWarningSections()
+    {
+        const string prefix = ".gnu.warning";
+        var warned = new HashSet<string>(StringComparer.Ordinal);
+        foreach (var obj in _resolution.Included)
+            foreach (var section in obj.AllSections.Where(s => s.Name.StartsWith(prefix, StringComparison.Ordinal) && !s.IsAlloc))
+            {
+                string message = System.Text.Encoding.UTF8.GetString(section.Data).TrimEnd('\0', '\n');
+                if (section.Name == prefix)
+                {
+                    _bag.Report(Rules.LinkWarning, new Location(obj.Path, obj.Member), message);
+                    continue;
+                }
+                if (!section.Name.StartsWith(prefix + ".", StringComparison.Ordinal))
+                    continue;
+                string symbol = section.Name[(prefix.Length + 1)..];
+                if (!_resolution.Referenced.Contains(symbol) || !warned.Add(symbol))
+                    continue;
+                var use = _resolution.Included.Where(o => o != obj).SelectMany(o => o.AllSections).Where(s => s.IsAlloc)
+                    .SelectMany(s => s.Relocations).FirstOrDefault(r => r.Symbol.Name == symbol && !r.Symbol.IsLocal);
+                if (use is not null)
+                    _bag.Report(Rules.LinkWarning, _locator.At(use.Section, use.Offset), message);
+            }
     }
 
     /// <summary>Allocatable sections of the included objects, without the members of COMDAT groups that lost.</summary>
@@ -465,8 +596,8 @@ public sealed class Linker
             {
                 if (!s.IsLocal || s.Name.Length == 0 || s.Type is STT_SECTION or STT_FILE || s.Name.StartsWith(".L", StringComparison.Ordinal))
                     continue;
-                if (s.Section is { } sec && (sec.Flags & SHF_MERGE) != 0)
-                    continue;
+                // Named locals in merged sections (glibc's __PRETTY_FUNCTION__.0 in .rodata.str1.16) stay, at the place
+                // their string or constant ended up, as in ld; only local labels (.L*) there are dropped.
                 if (values.ValueOf(s) is not { } address)
                     continue;
                 list.Add(Symbol(s.Name, address, s, tlsStart, STB_LOCAL));

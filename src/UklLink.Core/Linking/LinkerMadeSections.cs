@@ -10,42 +10,93 @@ namespace UklLink.Linking;
 
 /// <summary>
 /// The content the linker makes before layout, as GNU ld makes it for a static link: a .got entry for each target
-/// that some GOT relocation cannot be relaxed away from, .got.plt (three zero words, named by
-/// _GLOBAL_OFFSET_TABLE_) once there is a GOT or a GOT-relative reference, and one COMMON block per object.
+/// that some GOT relocation cannot be relaxed away from, the IFUNC sections (.iplt, .igot.plt, .rela.iplt), .got.plt
+/// (three zero words, named by _GLOBAL_OFFSET_TABLE_) once there is a GOT, an IFUNC or a GOT-relative reference, and
+/// one COMMON block per object. Entries are ordered as ld orders them: .got entries of local symbols first (by object,
+/// then symbol index), then those of global names and the IFUNC entries in the order of ld's symbol table
+/// (<see cref="LdHashOrder"/>).
 /// </summary>
 internal sealed class LinkerMadeSections
 {
     private readonly List<(SyntheticPiece Block, Dictionary<InputSymbol, ulong> Offsets)> _commonBlocks = new();
+    private readonly Dictionary<object, IndirectFunction> _indirect = new();
 
     public Dictionary<object, ulong> GotSlots { get; } = new();
     public SyntheticPiece? Got { get; private set; }
     public SyntheticPiece? GotPlt { get; private set; }
+    public IndirectFunctionSections Indirect { get; private set; } = null!;
     public List<SyntheticPiece> Pieces { get; } = new();
 
-    public static LinkerMadeSections Build(IReadOnlyList<InputSection> live, Resolution resolution, KernelImage kernel, IReadOnlySet<string> scriptNames)
+    public static LinkerMadeSections Build(IReadOnlyList<InputSection> live, Resolution resolution, KernelImage kernel, IReadOnlySet<string> scriptNames,
+        LdHashOrder symbolOrder)
     {
         var made = new LinkerMadeSections();
         // The GOT decision depends only on the instruction and the kind of target, not on addresses.
         var preliminary = new PreliminaryTargets(resolution, kernel, scriptNames);
+        var linkIndex = resolution.Included.Select((o, i) => (o, i)).ToDictionary(x => x.o, x => x.i);
         bool gotRelative = false;
+        var gotKeys = new HashSet<object>();
         foreach (var section in live)
             foreach (var r in section.Relocations)
             {
                 gotRelative |= r.Type is RelocationTypes.R_X86_64_GOTPC32 or RelocationTypes.R_X86_64_GOTPC64 or RelocationTypes.R_X86_64_GOTOFF64;
+                var key = SymbolValues.GotKey(r.Symbol, resolution);
+                if (Definition(r.Symbol, resolution) is { } definition && IndirectFunction.Is(definition))
+                {
+                    if (!made._indirect.TryGetValue(key, out var f))
+                        made._indirect[key] = f = new IndirectFunction(key, definition);
+                    f.Note(r);
+                    continue;
+                }
                 if (r.Type is RelocationTypes.R_X86_64_GOTPCREL or RelocationTypes.R_X86_64_GOTPCRELX or RelocationTypes.R_X86_64_REX_GOTPCRELX
                     && Relocator.NeedsGotEntry(r, section.Data, preliminary.Resolve(r.Symbol)))
-                {
-                    var key = SymbolValues.GotKey(r.Symbol, resolution);
-                    if (!made.GotSlots.ContainsKey(key))
-                        made.GotSlots[key] = (ulong)made.GotSlots.Count * 8;
-                }
+                    gotKeys.Add(key);
             }
+
+        // ld: local GOT entries per input object in link order, by symbol index; then one walk of its symbol table for
+        // the global names (GOT entries and IFUNC PLT entries alike); then the local IFUNCs (ld walks a separate table
+        // for those, whose order ukl-link does not reproduce: it takes link order).
+        ulong NextGot() => (ulong)made.GotSlots.Count * 8;
+        foreach (var local in gotKeys.OfType<InputSymbol>().OrderBy(s => linkIndex[s.File]).ThenBy(s => s.Index))
+            made.GotSlots[local] = NextGot();
+        var plt = new List<IndirectFunction>();
+        void Allocate(IndirectFunction f)
+        {
+            if (f.PltReferenced)
+            {
+                f.PltIndex = plt.Count;
+                plt.Add(f);
+            }
+            // .got.plt's slot serves GOT references unless the address must equal the PLT entry's (then a .got entry
+            // holds it) or there is no PLT entry (then a .got entry gets its own IRELATIVE).
+            if (f.GotReferenced && !(f.HasPlt && !f.PointerEquality))
+            {
+                f.HasGotEntry = true;
+                made.GotSlots[f.Key] = NextGot();
+            }
+        }
+        var globals = gotKeys.OfType<string>().Concat(made._indirect.Keys.OfType<string>()).Distinct(StringComparer.Ordinal)
+            .OrderBy(symbolOrder.Rank).ThenBy(n => n, StringComparer.Ordinal);
+        foreach (var name in globals)
+        {
+            if (made._indirect.TryGetValue(name, out var f))
+                Allocate(f);
+            else
+                made.GotSlots[name] = NextGot();
+        }
+        var locals = made._indirect.Values.Where(f => f.Key is InputSymbol).OrderBy(f => linkIndex[f.Definition.File]).ThenBy(f => f.Definition.Index).ToList();
+        foreach (var f in locals)
+            Allocate(f);
+        // ld fills the local IFUNCs' entries while it writes local symbols, before it walks the global ones.
+        var finish = locals.Concat(made._indirect.Values.Where(f => f.Key is string).OrderBy(f => symbolOrder.Rank((string)f.Key))
+            .ThenBy(f => (string)f.Key, StringComparer.Ordinal)).ToList();
+        made.Indirect = new IndirectFunctionSections(plt, finish, plt.Count + finish.Sum(f => f.ExtraRelocations));
+
         if (made.GotSlots.Count > 0)
             made.Pieces.Add(made.Got = new SyntheticPiece(".got", (ulong)made.GotSlots.Count * 8, 8, SHF_ALLOC | SHF_WRITE, noBits: false));
 
         // COMMON: each object's winning commons form that object's own block, blocks in link order. (Inside a block
         // ld follows its symbol hash table; ukl-link uses the object's symbol-table order.)
-        var linkIndex = resolution.Included.Select((o, i) => (o, i)).ToDictionary(x => x.o, x => x.i);
         foreach (var group in resolution.Definitions.Values.Where(s => s.IsCommon).GroupBy(c => c.File).OrderBy(g => linkIndex[g.Key]))
         {
             ulong size = 0, align = 1;
@@ -63,10 +114,19 @@ internal sealed class LinkerMadeSections
             made._commonBlocks.Add((block, offsets));
         }
 
-        if (made.GotSlots.Count > 0 || gotRelative || resolution.Referenced.Contains(LinkerDefinedSymbols.GlobalOffsetTable))
+        if (made.GotSlots.Count > 0 || plt.Count > 0 || gotRelative || resolution.Referenced.Contains(LinkerDefinedSymbols.GlobalOffsetTable))
             made.Pieces.Add(made.GotPlt = new SyntheticPiece(".got.plt", 24, 8, SHF_ALLOC | SHF_WRITE, noBits: false) { Data = new byte[24] });
+        made.Pieces.AddRange(made.Indirect.Pieces);
         return made;
     }
+
+    /// <summary>The symbol that defines what a relocation's symbol names: itself for a local, else the winning definition.</summary>
+    private static InputSymbol? Definition(InputSymbol symbol, Resolution resolution) =>
+        symbol.IsLocal || symbol.Type == STT_SECTION ? symbol
+        : resolution.Definitions.TryGetValue(symbol.Name, out var d) ? d : null;
+
+    /// <summary>The IFUNC a relocation target key names, if it is one the link makes entries for.</summary>
+    public IndirectFunction? IndirectFor(object key) => _indirect.GetValueOrDefault(key);
 
     public Dictionary<InputSymbol, ulong> CommonAddresses()
     {
@@ -86,18 +146,32 @@ internal sealed class LinkerMadeSections
         return symbols;
     }
 
-    /// <summary>Fills the GOT entries (addresses; TP offsets for TLS targets) into the .got's output image.</summary>
-    public void WriteGot(IReadOnlyDictionary<OutputSection, byte[]> images, SymbolValues values)
+    /// <summary>
+    /// Fills the GOT entries (addresses; TP offsets for TLS targets; for an IFUNC the PLT entry's address, or 0 for
+    /// the IRELATIVE relocation to fill) and the IFUNC sections into their output images.
+    /// </summary>
+    public void WriteGot(IReadOnlyDictionary<OutputSection, byte[]> images, SymbolValues values, Func<InputRelocation, ulong> placeOf,
+        IEnumerable<InputSection> relocationOrder)
     {
-        if (Got?.Output is not { } output)
-            return;
-        var buffer = images[output];
-        foreach (var (key, offset) in GotSlots)
+        if (Got?.Output is { } output)
         {
-            var t = key is string name ? values.ResolveName(name, null) : values.Resolve((InputSymbol)key);
-            ulong value = t.IsTls ? t.Value - (values.TlsStart + values.TlsSize) : t.Value;
-            BinaryPrimitives.WriteUInt64LittleEndian(buffer.AsSpan((int)(Got.Address - output.Address + offset)), value);
+            var buffer = images[output];
+            foreach (var (key, offset) in GotSlots)
+            {
+                ulong value;
+                if (_indirect.TryGetValue(key, out var f))
+                    value = f.HasPlt ? Indirect.PltAddress(f) : 0;
+                else
+                {
+                    var t = key is string name ? values.ResolveName(name, null) : values.Resolve((InputSymbol)key);
+                    value = t.IsTls ? t.Value - (values.TlsStart + values.TlsSize) : t.Value;
+                }
+                BinaryPrimitives.WriteUInt64LittleEndian(buffer.AsSpan((int)(Got.Address - output.Address + offset)), value);
+            }
         }
+        var pointers = _indirect.Values.Where(f => !f.HasPlt).SelectMany(f => f.StaticPointers.Select(p => (f, p))).ToLookup(x => x.p.Section);
+        Indirect.Write(images, f => values.ValueOf(f.Definition) ?? 0, f => Got!.Address + GotSlots[f.Key], placeOf,
+            relocationOrder.SelectMany(s => pointers[s]));
     }
 
     /// <summary>Targets as far as they can be known before layout: enough to decide GOT relaxations.</summary>
@@ -117,3 +191,6 @@ internal sealed class LinkerMadeSections
         }
     }
 }
+
+/// <summary>A symbol the linker defines for its own content (local and hidden, or global and protected like ld's __start_).</summary>
+internal sealed record LinkerSymbol(string Name, ulong Value, bool Global);

@@ -18,24 +18,22 @@ internal sealed class SymbolValues : IRelocationContext
     private readonly KernelImage _kernel;
     private readonly IReadOnlyDictionary<InputSymbol, ulong> _commons;
     private readonly Func<InputSection, ulong, ulong?> _sectionAddress;
-    private readonly Dictionary<object, ulong> _gotSlots;
-    private readonly ulong _gotAddress;
+    private readonly LinkerMadeSections _made;
     private readonly ContentTransforms? _transforms;
     private readonly IReadOnlyDictionary<string, ulong> _linkerSymbols;
 
-    public SymbolValues(Resolution resolution, LayoutResult layout, KernelImage kernel, IReadOnlyDictionary<InputSymbol, ulong> commons,
-        Func<InputSection, ulong, ulong?> sectionAddress, Dictionary<object, ulong> gotSlots, ulong gotAddress, ulong tlsStart, ulong tlsSize,
-        ContentTransforms? transforms = null, IReadOnlyDictionary<string, ulong>? linkerSymbols = null)
+    public SymbolValues(Resolution resolution, LayoutResult layout, KernelImage kernel, LinkerMadeSections made,
+        Func<InputSection, ulong, ulong?> sectionAddress, ulong tlsStart, ulong tlsSize, ContentTransforms? transforms,
+        IReadOnlyDictionary<string, ulong> linkerSymbols)
     {
         _transforms = transforms;
-        _linkerSymbols = linkerSymbols ?? new Dictionary<string, ulong>();
+        _linkerSymbols = linkerSymbols;
         _resolution = resolution;
         _layout = layout;
         _kernel = kernel;
-        _commons = commons;
+        _made = made;
+        _commons = made.CommonAddresses();
         _sectionAddress = sectionAddress;
-        _gotSlots = gotSlots;
-        _gotAddress = gotAddress;
         TlsStart = tlsStart;
         TlsSize = tlsSize;
     }
@@ -45,11 +43,22 @@ internal sealed class SymbolValues : IRelocationContext
 
     public ulong GotBase => _linkerSymbols.TryGetValue("_GLOBAL_OFFSET_TABLE_", out ulong v) ? v : 0;
 
+    /// <summary>The relocation's .got entry, or for an IFUNC without one the .igot.plt slot of its PLT entry.</summary>
     public bool TryGetGotEntryAddress(InputRelocation relocation, out ulong address)
     {
-        bool found = _gotSlots.TryGetValue(GotKey(relocation.Symbol, _resolution), out ulong slot);
-        address = _gotAddress + slot;
-        return found;
+        var key = GotKey(relocation.Symbol, _resolution);
+        if (_made.GotSlots.TryGetValue(key, out ulong slot))
+        {
+            address = _made.Got!.Address + slot;
+            return true;
+        }
+        if (_made.IndirectFor(key) is { GotUsesPltSlot: true } f)
+        {
+            address = _made.Indirect.SlotAddress(f);
+            return true;
+        }
+        address = 0;
+        return false;
     }
 
     /// <summary>GOT entries are per target: a global name, or a local symbol object.</summary>
@@ -59,6 +68,15 @@ internal sealed class SymbolValues : IRelocationContext
     public RelocationTarget Resolve(InputRelocation relocation)
     {
         var symbol = relocation.Symbol;
+        // An IFUNC is reached through its PLT entry; without one, only GOT references and static pointers (filled by
+        // their IRELATIVE relocations at start-up) can use it.
+        if (_made.IndirectFor(GotKey(symbol, _resolution)) is { } indirect)
+            return Resolve(symbol) with
+            {
+                Value = indirect.HasPlt ? _made.Indirect.PltAddress(indirect) : 0,
+                Kind = indirect.HasPlt ? TargetKind.Section : TargetKind.IndirectAtStartup,
+                IsIndirect = true,
+            };
         var defining = !symbol.IsLocal && symbol.Type != STT_SECTION && symbol.Name.Length > 0
             && _resolution.Definitions.TryGetValue(symbol.Name, out var def) && !_layout.Symbols.ContainsKey(symbol.Name) ? def : symbol;
         if (_transforms?.MapReference(defining, relocation.Addend) is { } m)

@@ -23,25 +23,32 @@ public static class LinkerDefinedSymbols
     public static IReadOnlySet<string> For(Script script)
     {
         var names = new HashSet<string>(StringComparer.Ordinal) { GlobalOffsetTable, TlsGetAddr };
-        void Add(Assignment a)
-        {
-            if (a.Symbol != ".")
-                names.Add(a.Symbol);
-        }
+        foreach (var a in Assignments(script))
+            names.Add(a.Symbol);
+        return names;
+    }
+
+    /// <summary>
+    /// The script's assignments to symbols (not to '.'), in statement order: top level, SECTIONS items and the
+    /// assignments inside output sections.
+    /// </summary>
+    public static IEnumerable<Assignment> Assignments(Script script)
+    {
         foreach (var c in script.Commands)
         {
-            if (c is TopLevelAssignment t)
-                Add(t.Assignment);
-            if (c is SectionsCommand s)
-                foreach (var item in s.Items)
-                {
-                    if (item is AssignmentItem ai)
-                        Add(ai.Assignment);
-                    if (item is OutputSectionStatement os)
-                        foreach (var a in os.Items.OfType<AssignmentInSection>())
-                            Add(a.Assignment);
-                }
+            if (c is TopLevelAssignment t && t.Assignment.Symbol != ".")
+                yield return t.Assignment;
+            if (c is not SectionsCommand s)
+                continue;
+            foreach (var item in s.Items)
+            {
+                if (item is AssignmentItem ai && ai.Assignment.Symbol != ".")
+                    yield return ai.Assignment;
+                if (item is OutputSectionStatement os)
+                    foreach (var a in os.Items.OfType<AssignmentInSection>())
+                        if (a.Assignment.Symbol != ".")
+                            yield return a.Assignment;
+            }
         }
-        return names;
     }
 }

@@ -54,51 +54,66 @@ public static class Resolver
             }
         }
 
-        var archives = new List<ArchiveInput>();
-        foreach (var file in inputs.Files)
-        {
-            if (file is ObjectInput o)
-                Include(o.Object);
-            else if (file is ArchiveInput a)
-                archives.Add(a);
-        }
-
-        // Archives are scanned like GNU ld scans one: members in archive order, each pulled when it defines a name
-        // still undefined, again and again until nothing changes; then all archives are rescanned until nothing
-        // changes (--start-group semantics). Pull order decides section order inside the archive's place.
+        // Archive members are pulled as GNU ld pulls them when every archive is inside one --start-group that ends
+        // after the last archive: inputs are read in command-line order, each archive is searched where it stands
+        // (its members in order, again and again until it gives nothing more), and at the last archive all of them
+        // are searched again until none gives anything. Members join the link where they are pulled, so objects
+        // after the archives (crtend.o, crtn.o) come after the members, as in ld's output.
+        var files = inputs.Files;
+        var archives = files.OfType<ArchiveInput>().ToList();
         var memberDefines = new Dictionary<ObjectFile, List<string>>();
         foreach (var member in archives.SelectMany(a => a.Members))
             memberDefines[member] = member.Symbols
                 .Where(sym => !sym.IsLocal && sym.IsDefined && !sym.IsCommon && sym.Name.Length > 0 && sym.Type is not (STT_SECTION or STT_FILE))
                 .Select(sym => sym.Name).ToList();
         var pulled = new HashSet<ObjectFile>();
-        bool progress = true;
-        while (progress)
+
+        bool Search(ArchiveInput archive)
         {
-            progress = false;
-            foreach (var archive in archives)
+            bool any = false, again = true;
+            while (again)
             {
-                bool again = true;
-                while (again)
+                again = false;
+                foreach (var member in archive.Members)
                 {
-                    again = false;
-                    foreach (var member in archive.Members)
-                    {
-                        if (pulled.Contains(member) || !memberDefines[member].Any(n => strongRefs.Contains(n) && !defs.ContainsKey(n)))
-                            continue;
-                        pulled.Add(member);
-                        Include(member);
-                        again = progress = true;
-                    }
+                    if (pulled.Contains(member) || !memberDefines[member].Any(n => strongRefs.Contains(n) && !defs.ContainsKey(n)))
+                        continue;
+                    pulled.Add(member);
+                    Include(member);
+                    again = any = true;
                 }
+            }
+            return any;
+        }
+
+        void SearchAll()
+        {
+            while (archives.Aggregate(false, (any, archive) => Search(archive) | any))
+            {
             }
         }
 
-        // Link order: command-line objects, then archive members in the order they were pulled (as ld loads them
-        // when all archives form one group after the objects).
+        int lastArchive = -1;
+        for (int i = 0; i < files.Count; i++)
+            if (files[i] is ArchiveInput)
+                lastArchive = i;
+        for (int i = 0; i < files.Count; i++)
+        {
+            if (files[i] is ObjectInput o)
+                Include(o.Object);
+            else if (files[i] is ArchiveInput a)
+                Search(a);
+            if (i == lastArchive)
+                SearchAll();
+        }
+        // Objects after the last archive may need members too; ld would call those undefined, ukl-link pulls them
+        // (after everything else), so that no input order links less than all-objects-first would.
+        if (lastArchive >= 0 && lastArchive < files.Count - 1)
+            SearchAll();
 
+        var startStop = StartStopSymbols.Sections(included);
         var missing = strongRefs
-            .Where(n => !defs.ContainsKey(n) && !definedOutside(n))
+            .Where(n => !defs.ContainsKey(n) && !definedOutside(n) && !(StartStopSymbols.SectionOf(n) is { } section && startStop.Contains(section)))
             .ToHashSet(StringComparer.Ordinal);
         var undefined = FindReferrers(included, missing);
         return new Resolution(included, defs, undefined, duplicates, referenced);

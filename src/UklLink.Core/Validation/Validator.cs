@@ -46,7 +46,7 @@ public sealed class Validator
             if (LinkerOnlySections.Contains(section.Name) || section.Type is SHT_DYNAMIC or SHT_DYNSYM or SHT_HASH)
                 _bag.Report(Rules.LinkerCreatedSection, At(section, null), $"section '{section.Name}' is created by a final or dynamic link, not found in relocatable input");
             if (IsLegacyConstructorSection(section.Name) && section.Size > 0)
-                _bag.Report(Rules.LegacyConstructors, At(section, 0), $"section '{section.Name}' holds legacy constructors or destructors that UKL start-up never runs");
+                _bag.Report(Rules.LegacyConstructors, At(section, 0), $"section '{section.Name}' holds legacy constructors or destructors; the link runs them from .init_array/.fini_array");
             if (section.Name == ".note.GNU-stack" && section.IsExecutable)
                 _bag.Report(Rules.ExecutableStack, At(section, null), "the object requests an executable stack");
             CheckRelocations(section);
@@ -56,7 +56,7 @@ public sealed class Validator
 
         foreach (var sym in obj.Symbols)
             if (sym.Type == STT_GNU_IFUNC && sym.IsDefined)
-                _bag.Report(Rules.IndirectFunction, At(sym.Section, sym.Value, sym), $"'{sym.Name}' is an indirect function (STT_GNU_IFUNC)");
+                _bag.Report(Rules.IndirectFunction, At(sym.Section, sym.Value, sym), $"'{sym.Name}' is an indirect function (STT_GNU_IFUNC), resolved by the C library's start-up through .rela.iplt");
 
         CheckProducers(obj);
     }

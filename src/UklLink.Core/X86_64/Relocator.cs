@@ -45,7 +45,7 @@ public static class Relocator
     private static GotForm GotRelaxation(InputRelocation r, ReadOnlySpan<byte> data, RelocationTarget target)
     {
         int off = (int)r.Offset;
-        if (off < 2 || r.Addend != -4 || target.Kind == TargetKind.Discarded || target.IsTls)
+        if (off < 2 || r.Addend != -4 || target.Kind == TargetKind.Discarded || target.IsTls || target.IsIndirect)
             return GotForm.Keep;
         byte opcode = data[off - 2], modrm = data[off - 1];
         // Without the X marking only "mov foo@GOTPCREL(%rip), %reg" is known to be an instruction ld may rewrite, and
@@ -101,6 +101,13 @@ public static class Relocator
                 if (section.IsAlloc && !section.Name.StartsWith(".eh_frame", StringComparison.Ordinal))
                     problems.Add(new RelocationProblem(r, RelocationProblemKind.Discarded, $"relocation {type.Name} refers to '{target.Name}' in a discarded section"));
                 continue; // ld resolves references from debug info to discarded code as 0: the field stays as assembled
+            }
+            if (target.Kind == TargetKind.IndirectAtStartup && r.Type is not (R_X86_64_GOTPCREL or R_X86_64_GOTPCRELX or R_X86_64_REX_GOTPCRELX))
+            {
+                if (r.Type != R_X86_64_64)
+                    problems.Add(new RelocationProblem(r, RelocationProblemKind.Unsupported,
+                        $"relocation {type.Name} against STT_GNU_IFUNC symbol '{target.Name}' is not supported (it has no PLT entry)"));
+                continue; // a static pointer: its IRELATIVE relocation stores the resolved address at start-up
             }
             int at = bufferOffset + (int)r.Offset;
             ulong p = address + r.Offset;

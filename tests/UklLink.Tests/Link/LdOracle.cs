@@ -49,11 +49,12 @@ public sealed record OracleLink(string Output, string MapFile, string Command, I
 /// <summary>
 /// The correctness oracle for <c>ukl-link link</c>: links the same inputs with GNU ld and the same linker script, against
 /// the kernel's symbols:
-/// <code>ld -static -T SCRIPT -Map MAP -o OUT OBJECTS... [--start-group ARCHIVES... --end-group] --just-symbols=VMLINUX</code>
-/// The kernel comes last, as in ukl-link's resolution (application definitions first, the kernel's only for what is
-/// still undefined); ld also cannot create .got.plt for <c>_GLOBAL_OFFSET_TABLE_</c> when a --just-symbols file is its
-/// first input. Archives go into one group because ukl-link searches all archives repeatedly; they must come after all
-/// objects, since ld places pulled members where the archive is on the command line and ukl-link after all objects.
+/// <code>ld -static --eh-frame-hdr -T SCRIPT -Map MAP -o OUT INPUTS... --just-symbols=VMLINUX</code>
+/// with <c>--start-group</c> before the first archive and <c>--end-group</c> after the last, which is how ukl-link
+/// searches archives (inputs in order, all archives again at the last one). The kernel comes last, as in ukl-link's
+/// resolution (application definitions first, the kernel's only for what is still undefined); ld also cannot create
+/// .got.plt for <c>_GLOBAL_OFFSET_TABLE_</c> when a --just-symbols file is its first input, and the kernel's symbols
+/// are the last ld adds to its symbol table, whose order ukl-link reproduces.
 /// </summary>
 public static class LdOracle
 {
@@ -62,25 +63,27 @@ public static class LdOracle
     public static OracleLink Link(string kernel, IReadOnlyList<string> inputs, string? script = null)
     {
         script ??= RepositoryPaths.DefaultScript;
-        bool seenArchive = false;
+        int first = -1, last = -1;
+        for (int i = 0; i < inputs.Count; i++)
+            if (inputs[i].EndsWith(".a", StringComparison.Ordinal))
+            {
+                first = first < 0 ? i : first;
+                last = i;
+            }
         var args = new List<string>();
-        foreach (var input in inputs)
+        for (int i = 0; i < inputs.Count; i++)
         {
-            bool isArchive = input.EndsWith(".a", StringComparison.Ordinal);
-            if (!isArchive && seenArchive)
-                throw new ArgumentException($"object {input} after an archive: put archives last (see {nameof(LdOracle)})");
-            if (isArchive && !seenArchive)
+            if (i == first)
                 args.Add("--start-group");
-            seenArchive |= isArchive;
-            args.Add(Quote(input));
+            args.Add(Quote(inputs[i]));
+            if (i == last)
+                args.Add("--end-group");
         }
-        if (seenArchive)
-            args.Add("--end-group");
 
         string dir = Toolchain.NewWorkDirectory();
         string output = Path.Combine(dir, "ld.out");
         string map = Path.Combine(dir, "ld.map");
-        string command = $"ld -static -T {Quote(script)} -Map {Quote(map)} -o {Quote(output)} {string.Join(' ', args)} --just-symbols={Quote(kernel)}";
+        string command = $"ld -static --eh-frame-hdr -T {Quote(script)} -Map {Quote(map)} -o {Quote(output)} {string.Join(' ', args)} --just-symbols={Quote(Weakened(kernel))}";
         Toolchain.Run(command, dir);
         return Read(output, map, command, KernelSymbols(kernel));
     }
@@ -115,6 +118,22 @@ public static class LdOracle
         }
         return new OracleLink(path, map, command, sections, symbols, elf.EntryPoint, tlsSegment);
     }
+
+    /// <summary>
+    /// The kernel with every global symbol made weak (objcopy --weaken), cached per kernel. ukl-link binds a name the
+    /// application defines to the application's definition even when it is weak and the kernel has a strong one
+    /// (glibc's weak vsnprintf alias must not become the kernel's vsnprintf); ld would take the kernel's strong
+    /// definition over a weak one, unless the kernel's are weak too. Archive members are pulled before ld reads the
+    /// kernel, and the names it adds to its symbol table are the same, so nothing else changes.
+    /// </summary>
+    public static string Weakened(string kernel) => WeakenedCache.GetOrAdd(kernel, path =>
+    {
+        var info = new FileInfo(path);
+        string key = $"{Path.GetFullPath(path)}\0{info.Length}\0{info.LastWriteTimeUtc.Ticks}";
+        return Toolchain.Build(key, ".key", "vmlinux-weak", (src, output) => $"objcopy --weaken {Quote(path)} {Quote(output)}");
+    });
+
+    private static readonly ConcurrentDictionary<string, string> WeakenedCache = new();
 
     /// <summary>Every (name, value) in the kernel's .symtab.</summary>
     public static HashSet<(string, ulong)> KernelSymbols(string kernel) => KernelSymbolCache.GetOrAdd(kernel, path =>

@@ -431,8 +431,46 @@ public class LinkBehaviourTests
         var v = Cli.Run("validate", "--kernel", Kernel(), obj);
         Assert.DoesNotContain("UKL010", v.Stdout);
         Assert.Equal(0, Cli.Run("link", "-k", Kernel(), "-o", Out(), obj).ExitCode);
-        var undefined = Obj("extern int __ehdr_start; long _start(void) { return (long)&__ehdr_start; }", "ehdr");
-        Assert.Contains("undefined symbol: __ehdr_start", Cli.Run("validate", "--kernel", Kernel(), undefined).Stdout);
+        // __executable_start is in ld's default script, not in ukl-app.ld: undefined for both.
+        var undefined = Obj("extern int __executable_start; long _start(void) { return (long)&__executable_start; }", "exec_start");
+        Assert.Contains("undefined symbol: __executable_start", Cli.Run("validate", "--kernel", Kernel(), undefined).Stdout);
         Assert.Equal(1, Cli.Run("link", "-k", Kernel(), "-o", Out(), undefined).ExitCode);
+    }
+
+    /// <summary>
+    /// __ehdr_start (which glibc's static start-up uses when AT_PHDR is missing) names a real ELF header in the data
+    /// slot, whose e_phoff leads to the descriptor's program header table; validate agrees that it is defined.
+    /// </summary>
+    [Fact]
+    public void EhdrStartNamesAnElfHeaderBeforeTheProgramHeaders()
+    {
+        var obj = Obj("extern const char __ehdr_start[]; const char *header(void) { return __ehdr_start; } long _start(void) { return 0; }", "ehdr");
+        Assert.DoesNotContain("UKL010", Cli.Run("validate", "--kernel", Kernel(), obj).Stdout);
+        var output = Out();
+        var r = Cli.Run("link", "-k", Kernel(), "-o", output, obj);
+        Assert.True(r.ExitCode == 0, r.Stderr);
+        using var k = KernelImage.Load(output);
+        using var elf = ELFReader.Load(output);
+        ulong ehdr = Symbol(elf, "__ehdr_start");
+        var header = k.ReadBytes(ehdr, 64)!;
+        Assert.Equal(new byte[] { 0x7f, (byte)'E', (byte)'L', (byte)'F', 2, 1, 1 }, header[..7]);
+        Assert.Equal(Symbol(elf, "_start"), BinaryPrimitives.ReadUInt64LittleEndian(header.AsSpan(24)));
+        var d = k.ReadBytes(k.DescriptorAddress!.Value, 192)!;
+        ulong F(int off) => BinaryPrimitives.ReadUInt64LittleEndian(d.AsSpan(off));
+        Assert.Equal(F(SlotAbi.Offsets.Phdr), ehdr + BinaryPrimitives.ReadUInt64LittleEndian(header.AsSpan(32)));
+        Assert.Equal(F(SlotAbi.Offsets.Phnum), BinaryPrimitives.ReadUInt16LittleEndian(header.AsSpan(56)));
+        Assert.Equal(56, BinaryPrimitives.ReadUInt16LittleEndian(header.AsSpan(54)));
+        Assert.InRange(ehdr, F(SlotAbi.Offsets.DataStart), F(SlotAbi.Offsets.DataEnd) - 64);
+    }
+
+    /// <summary>gcc -static's crtbeginT.o cannot reach kernel addresses: the error says which start files to use instead.</summary>
+    [Fact]
+    public void CrtbeginTGetsTheStartFilesToUseInstead()
+    {
+        var app = Obj("long _start(void) { return 0; }", "crt_app");
+        var r = Cli.Run("link", "-k", Kernel(), "-o", Out(), LinkCorpus.GccFile("crtbeginT.o"), app, LinkCorpus.GccFile("crtend.o"));
+        Assert.Equal(1, r.ExitCode);
+        Assert.Contains("UKL021", r.Stdout + r.Stderr);
+        Assert.Contains("crtbeginS.o and crtendS.o", r.Stdout + r.Stderr);
     }
 }

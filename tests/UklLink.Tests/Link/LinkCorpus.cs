@@ -21,6 +21,12 @@ public static class LinkCorpus
 
     private const string PicBase = "-O2 -mno-red-zone -fno-stack-protector -ffreestanding -fno-asynchronous-unwind-tables";
 
+    /// <summary>
+    /// Debian's flags for distribution code without anything UKL-specific: gcc's defaults (PIE code), the stack
+    /// protector dpkg-buildflags adds and -fcf-protection (endbr64, CET notes).
+    /// </summary>
+    public const string DistributionFlags = "-O2 -fstack-protector-strong -fcf-protection";
+
     private static string FixtureDirectory => Path.Combine(RepositoryPaths.Root, "tests", "UklLink.Tests", "Link", "Fixtures");
 
     private static string Fixture(string file) => File.ReadAllText(Path.Combine(FixtureDirectory, file));
@@ -45,11 +51,57 @@ public static class LinkCorpus
         return lib;
     }
 
+    /// <summary>A file of gcc's installation (crt files, libraries), as <c>gcc -print-file-name</c> finds it.</summary>
+    public static string GccFile(string name) => GccFiles.GetOrAdd(name, n =>
+    {
+        string path = Toolchain.Run($"gcc -print-file-name={n}").Trim();
+        return File.Exists(path) ? Path.GetFullPath(path) : throw new FileNotFoundException($"gcc has no {n} (install libc6-dev, libgcc-12-dev, libstdc++-12-dev)", n);
+    });
+
+    private static readonly System.Collections.Concurrent.ConcurrentDictionary<string, string> GccFiles = new();
+
+    /// <summary>
+    /// The inputs gcc -static (or g++ -static) hands to ld around <paramref name="objects"/>, in its order, with the
+    /// position-independent crtbeginS.o/crtendS.o instead of crtbeginT.o/crtend.o (those hold 32-bit absolute
+    /// relocations that cannot reach the kernel's top 2 GiB; docs/linking.md).
+    /// </summary>
+    public static List<string> GccStaticInputs(IEnumerable<string> objects, bool cxx = false)
+    {
+        var inputs = new List<string> { GccFile("crt1.o"), GccFile("crti.o"), GccFile("crtbeginS.o") };
+        inputs.AddRange(objects);
+        if (cxx)
+            inputs.AddRange([GccFile("libstdc++.a"), GccFile("libm.a")]);
+        inputs.AddRange([GccFile("libgcc.a"), GccFile("libgcc_eh.a"), GccFile("libc.a"), GccFile("crtendS.o"), GccFile("crtn.o")]);
+        return inputs;
+    }
+
+    /// <summary>A C program on Debian's glibc, compiled with the distribution's flags and linked as gcc -static links it.</summary>
+    public static LinkCase GlibcProgram(TestKernel k) =>
+        new(nameof(GlibcProgram), GccStaticInputs([C(k, "glibc_hello.c", DistributionFlags)]));
+
+    /// <summary>A C++ program on Debian's libstdc++.a (iostream, exceptions, thread_local), linked as g++ -static links it.</summary>
+    public static LinkCase CxxProgram(TestKernel k) =>
+        new(nameof(CxxProgram), GccStaticInputs([Cxx(k, "cxx_program.cc", DistributionFlags)], cxx: true));
+
+    /// <summary>
+    /// IFUNCs called through PLT entries (forty, so ld's symbol-table order shows), one only behind a static pointer,
+    /// one only through the GOT, one whose address is taken (pointer equality), a hidden one and a local one.
+    /// </summary>
+    public static LinkCase Ifuncs(TestKernel k) =>
+        new(nameof(Ifuncs), [C(k, "ifunc_defs.c"), C(k, "ifunc_pie.c", PicBase + " -fPIE")]);
+
+    /// <summary>.init/.fini pieces between crti.o and crtn.o, crtbeginS.o's tables, old-style .ctors/.dtors.</summary>
+    public static LinkCase InitFini(TestKernel k) =>
+        new(nameof(InitFini), [GccFile("crti.o"), GccFile("crtbeginS.o"), Asm(k, "initfini.s"), GccFile("crtendS.o"), GccFile("crtn.o")]);
+
+    /// <summary>__start_/__stop_ symbols of sections named like C identifiers.</summary>
+    public static LinkCase StartStop(TestKernel k) => new(nameof(StartStop), [C(k, "start_stop.c")]);
+
     public static IEnumerable<Func<TestKernel, LinkCase>> All =>
     [
         ManyFunctions, SwitchTables, FunctionPointerTables, MergedStrings, Tls, WeakAndHidden, CommonOnePerObject,
         CommonManyPerObject, ArchivesOnDemand, ArchiveCycle, CxxConstructorsAndExceptions, FunctionAndDataSections,
-        PieAndPic, GotEntries, ConstructorTables, UnwindTables, MultiMegabyte,
+        PieAndPic, GotEntries, ConstructorTables, UnwindTables, MultiMegabyte, Ifuncs, InitFini, StartStop,
     ];
 
     /// <summary>Three objects with many functions and globals that call and point at each other and at the kernel.</summary>

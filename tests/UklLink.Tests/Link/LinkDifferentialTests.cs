@@ -11,7 +11,7 @@ namespace UklLink.Tests.Link;
 public class LinkDifferentialTests
 {
     /// <summary>Links with ukl-link and GNU ld and compares; returns ukl-link's output path.</summary>
-    public static string Check(Func<TestKernel, LinkCase> corpusCase, TestKernel kernel, bool passScript = true)
+    public static string Check(Func<TestKernel, LinkCase> corpusCase, TestKernel kernel, bool passScript = true, bool rewrite = true)
     {
         var c = corpusCase(kernel);
         var expected = LdOracle.Link(kernel.Vmlinux, c.Inputs);
@@ -20,6 +20,8 @@ public class LinkDifferentialTests
         var args = new List<string> { "link", "--kernel", kernel.Vmlinux, "-o", output, "--map", Path.Combine(dir, "ukl-link.map") };
         if (passScript)
             args.AddRange(["--script", RepositoryPaths.DefaultScript]);
+        if (!rewrite)
+            args.Add("--no-syscall-rewrite"); // ld does not rewrite syscall sites
         args.AddRange(c.Inputs);
         var r = Cli.Run(args.ToArray());
         Assert.True(r.ExitCode == 0, $"ukl-link link failed for {c.Name} with {r.ExitCode}:\n{r.Stderr}{r.Stdout}");
@@ -83,6 +85,15 @@ public class LinkDifferentialTests
     [Fact] public void ConstructorTables() => Fake(LinkCorpus.ConstructorTables);
     [Fact] public void UnwindTables() => Fake(LinkCorpus.UnwindTables);
     [Fact] public void MultiMegabyte() => Fake(LinkCorpus.MultiMegabyte);
+    [Fact] public void Ifuncs() => Fake(LinkCorpus.Ifuncs);
+    [Fact] public void InitFini() => Fake(LinkCorpus.InitFini);
+    [Fact] public void StartStop() => Fake(LinkCorpus.StartStop);
+
+    /// <summary>glibc's libc.a from crt1.o to crtn.o: IFUNCs (.iplt, .igot.plt, .rela.iplt), .init/.fini, .eh_frame_hdr.</summary>
+    [Fact] public void GlibcProgram() => Check(LinkCorpus.GlibcProgram, TestKernel.Fake, rewrite: false);
+
+    /// <summary>libstdc++.a, libm.a (an input script), __dso_handle from crtbeginS.o, exceptions through .eh_frame_hdr.</summary>
+    [Fact] public void CxxProgram() => Check(LinkCorpus.CxxProgram, TestKernel.Fake, rewrite: false);
 
     /// <summary>
     /// A real C library: a printf program against Debian's musl built with the UKL flags (toolchain/build-musl),
@@ -107,6 +118,15 @@ public class LinkDifferentialTests
             """, Toolchain.UklFlags + $" -nostdinc -isystem {prefix}/include", "musl_main");
         var kernel = TestKernel.Fake;
         var inputs = new[] { Path.Combine(prefix, "lib", "crt1.o"), program, Path.Combine(prefix, "lib", "libc.a") };
+        CheckMusl(kernel, inputs);
+        // musl-gcc -static's whole line: crti.o/crtn.o's .init/.fini and gcc's crtbeginS.o/crtendS.o around it.
+        CheckMusl(kernel, [Path.Combine(prefix, "lib", "crt1.o"), Path.Combine(prefix, "lib", "crti.o"), LinkCorpus.GccFile("crtbeginS.o"), program,
+            Path.Combine(prefix, "lib", "libc.a"), LinkCorpus.GccFile("libgcc.a"), LinkCorpus.GccFile("libgcc_eh.a"),
+            LinkCorpus.GccFile("crtendS.o"), Path.Combine(prefix, "lib", "crtn.o")]);
+    }
+
+    private static void CheckMusl(TestKernel kernel, string[] inputs)
+    {
         var expected = LdOracle.Link(kernel.Vmlinux, inputs);
         string output = Path.Combine(Toolchain.NewWorkDirectory(), "vmlinux");
         var r = Cli.Run(new[] { "link", "--kernel", kernel.Vmlinux, "-o", output, "--no-syscall-rewrite" }.Concat(inputs).ToArray());
@@ -126,5 +146,8 @@ public class LinkDifferentialTests
         var kernel = TestKernel.Reference!;
         foreach (var corpusCase in new Func<TestKernel, LinkCase>[] { LinkCorpus.ManyFunctions, LinkCorpus.PieAndPic, LinkCorpus.Tls, LinkCorpus.GotEntries })
             Check(corpusCase, kernel);
+        // ld orders IFUNC and GOT entries by its symbol table, which also holds the kernel's ~12000 global symbols.
+        foreach (var corpusCase in new Func<TestKernel, LinkCase>[] { LinkCorpus.Ifuncs, LinkCorpus.GlibcProgram, LinkCorpus.CxxProgram })
+            Check(corpusCase, kernel, rewrite: false);
     }
 }

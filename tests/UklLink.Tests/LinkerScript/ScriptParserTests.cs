@@ -295,11 +295,13 @@ public class ScriptParserTests
         var sections = Assert.IsType<SectionsCommand>(Assert.Single(script.Commands, c => c is SectionsCommand));
         var names = sections.Items.OfType<OutputSectionStatement>().Select(s => s.Name).ToList();
         Assert.Equal(
-            [".text", ".rodata", ".eh_frame", ".gcc_except_table", ".tdata", ".tbss", ".preinit_array", ".init_array",
-             ".fini_array", ".data", ".got", ".got.plt", ".bss", "/DISCARD/"],
+            ["/DISCARD/", ".init", ".iplt", ".text", "__libc_freeres_fn", ".fini", ".rodata", ".stapsdt.base", ".note.ABI-tag",
+             ".note", ".rela.iplt", ".eh_frame_hdr", ".eh_frame", ".gcc_except_table", ".tdata", ".tbss", ".preinit_array",
+             ".init_array", ".fini_array", ".data", "__libc_subfreeres", "__libc_IO_vtables", "__libc_atexit", ".got",
+             ".got.plt", ".bss", "__libc_freeres_ptrs"],
             names);
-        var slotStarts = sections.Items.OfType<AssignmentItem>().Where(a => a.Assignment.Symbol == ".")
-            .Select(a => Assert.IsType<SymbolExpr>(a.Assignment.Value).Name);
+        var slotStarts = sections.Items.OfType<AssignmentItem>().Where(a => a.Assignment.Symbol == "." && a.Assignment.Value is SymbolExpr)
+            .Select(a => ((SymbolExpr)a.Assignment.Value).Name);
         Assert.Equal(["__ukl_text_slot_start", "__ukl_rodata_slot_start", "__ukl_data_slot_start", "__ukl_bss_slot_start"], slotStarts);
         Assert.Equal(4, sections.Items.OfType<AssertItem>().Count());
         var provided = sections.Items.SelectMany(i => i switch
@@ -313,7 +315,7 @@ public class ScriptParserTests
         foreach (var name in new[] { "__tls_data_start", "__tls_data_end", "__tls_bss_start", "__tls_bss_end" })
             Assert.Equal(AssignmentKind.Plain, provided[name]);
         foreach (var name in new[] { "__preinit_array_start", "__preinit_array_end", "__init_array_start", "__init_array_end",
-                     "__fini_array_start", "__fini_array_end", "__rela_iplt_start", "__rela_iplt_end" })
+                     "__fini_array_start", "__fini_array_end", "__rela_iplt_start", "__rela_iplt_end", "__ehdr_start" })
             Assert.Equal(AssignmentKind.ProvideHidden, provided[name]);
     }
 }
