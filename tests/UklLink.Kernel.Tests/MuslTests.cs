@@ -56,8 +56,10 @@ public sealed class MuslTests(ITestOutputHelper output)
         "file", "unix-socketpair", "tcp-loopback",
     ];
 
-    [Fact]
-    public void MuslProgramRunsInRingZeroAndEveryCheckPasses()
+    [Theory]
+    [InlineData(1)]
+    [InlineData(2)]
+    public void MuslProgramRunsInRingZeroAndEveryCheckPasses(int cpus)
     {
         var linked = LinkMuslApp();
         var script = "#!/bin/sh\nmount -t proc proc /proc; mount -t devtmpfs devtmpfs /dev 2>/dev/null\n" +
@@ -68,6 +70,7 @@ public sealed class MuslTests(ITestOutputHelper output)
         var r = QemuHarness.Boot(linked, script, new QemuOptions
         {
             TimeoutSeconds = 120,
+            Smp = cpus,
             ExtraFiles = [(Placeholder, "/UKL")],
         });
         output.WriteLine(r.ToString());

@@ -20,6 +20,8 @@ public sealed record QemuOptions
     public IReadOnlyList<(int Host, int Guest)> HostForwards { get; init; } = [];
     public bool Network { get; init; }
     public string Cpu { get; init; } = "qemu64";
+    /// <summary>Number of virtual CPUs (QEMU -smp).</summary>
+    public int Smp { get; init; } = 1;
     /// <summary>(host file, absolute path in the guest) pairs added to the initramfs.</summary>
     public IReadOnlyList<(string Source, string Dest)> ExtraFiles { get; init; } = [];
 }
@@ -52,6 +54,7 @@ public static class QemuHarness
             {
                 "--kernel", kernel, "--initrd", initrd, "--console", console,
                 "--timeout", options.TimeoutSeconds.ToString(), "--cpu", options.Cpu,
+                "--smp", options.Smp.ToString(System.Globalization.CultureInfo.InvariantCulture),
             };
             if (options.ExtraCmdline is { } extra) args.AddRange(["--append", extra]);
             if (options.Network) args.Add("--net");

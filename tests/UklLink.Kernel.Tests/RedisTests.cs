@@ -63,8 +63,10 @@ public sealed class RedisTests(ITestOutputHelper output)
         return linked;
     }
 
-    [Fact]
-    public async Task RedisServerAnswersPingSetGetAndTheBenchmark()
+    [Theory]
+    [InlineData(1)]
+    [InlineData(2)]
+    public async Task RedisServerAnswersPingSetGetAndTheBenchmark(int cpus)
     {
         var prereq = Tool(Path.Combine(KernelBuild.RepoRoot, "scripts", "ensure-prereqs"), "redis-tools", 600);
         Assert.True(prereq.Exit == 0, prereq.Out);
@@ -74,6 +76,7 @@ public sealed class RedisTests(ITestOutputHelper output)
         var guest = Task.Run(() => QemuHarness.Boot(linked, InitScript, new QemuOptions
         {
             TimeoutSeconds = 150,
+            Smp = cpus,
             HostForwards = [(port, 6379)],
             ExtraFiles = [(Placeholder, "/UKL")],
         }));
@@ -116,4 +119,143 @@ public sealed class RedisTests(ITestOutputHelper output)
         Assert.DoesNotContain("Oops", r.Console);
         Assert.DoesNotContain("double fault", r.Console);
     }
+
+    /// <summary>
+    /// The guest's init for the persistence test: Redis A serves with a save dir; once A's BGSAVE has written
+    /// /tmp/dump.rdb (rename-on-completion), Redis B starts as a second /UKL process on another port and loads it.
+    /// </summary>
+    private const string PersistenceScript =
+        "#!/bin/sh\nmount -t proc proc /proc; mount -t sysfs sysfs /sys; mount -t devtmpfs devtmpfs /dev 2>/dev/null\n" +
+        "ip link set lo up\nip link set eth0 up\nip addr add 10.0.2.15/24 dev eth0\nip route add default via 10.0.2.2\n" +
+        "/UKL --port 6379 --protected-mode no --save '' --appendonly no --dir /tmp --dbfilename dump.rdb --daemonize no & a=$!\n" +
+        "until [ -s /tmp/dump.rdb ]; do usleep 200000; done\necho DUMP-WRITTEN\n" +
+        "/UKL --port 6380 --protected-mode no --save '' --appendonly no --dir /tmp --dbfilename dump.rdb --daemonize no & b=$!\n" +
+        "wait $a; echo \"A-STATUS=$?\"\nwait $b; echo \"B-STATUS=$?\"\nguest-exit 0\n";
+
+    /// <summary>One RESP command on an open connection; returns the first reply line.</summary>
+    private static async Task<string> Command(NetworkStream s, StreamReader reader, params string[] args)
+    {
+        var sb = new System.Text.StringBuilder($"*{args.Length}\r\n");
+        foreach (var a in args) sb.Append($"${System.Text.Encoding.UTF8.GetByteCount(a)}\r\n{a}\r\n");
+        await s.WriteAsync(System.Text.Encoding.UTF8.GetBytes(sb.ToString()));
+        return await reader.ReadLineAsync() ?? "";
+    }
+
+    private static int DbSize(int port) => int.Parse(Tool("redis-cli", $"-p {port} dbsize").Out.Trim());
+
+    /// <summary>
+    /// BGSAVE forks Redis; the child writes a snapshot of the data while the serving parent keeps taking writes from a
+    /// host client. The parent's data set stays complete, and the dump, loaded by a fresh Redis (a second /UKL process
+    /// running at the same time), has every key written before the BGSAVE and exactly a prefix of the keys the writer
+    /// was adding (a consistent snapshot).
+    /// </summary>
+    [Fact]
+    public async Task BgsaveWhileAClientWritesDumpsAConsistentSnapshotThatASecondInstanceLoads()
+    {
+        var prereq = Tool(Path.Combine(KernelBuild.RepoRoot, "scripts", "ensure-prereqs"), "redis-tools", 600);
+        Assert.True(prereq.Exit == 0, prereq.Out);
+        var linked = LinkRedis();
+        int portA = FreePort(), portB = FreePort();
+        var guest = Task.Run(() => QemuHarness.Boot(linked, PersistenceScript, new QemuOptions
+        {
+            TimeoutSeconds = 240,
+            HostForwards = [(portA, 6379), (portB, 6380)],
+            ExtraFiles = [(Placeholder, "/UKL")],
+        }));
+        async Task<bool> WaitPong(int port)
+        {
+            var sw = Stopwatch.StartNew();
+            while (sw.Elapsed < TimeSpan.FromSeconds(120) && !guest.IsCompleted)
+            {
+                if (Tool("redis-cli", $"-p {port} ping", 10).Out.Trim() == "PONG") return true;
+                await Task.Delay(250);
+            }
+            return false;
+        }
+
+        const int Base = 1000;
+        string bgsave = "", info = "";
+        int written = 0, beforeBgsave = 0, dbA = -1, dbB = -1, wInB = -1, maxWInB = -1;
+        var kInB = new List<string>();
+        bool pongA = await WaitPong(portA), pongB = false;
+        if (pongA)
+        {
+            var pipe = string.Concat(Enumerable.Range(0, Base).Select(i => $"SET k:{i} v:{i}\n"));
+            var psi = new ProcessStartInfo("redis-cli", $"-p {portA} --pipe")
+                { RedirectStandardInput = true, RedirectStandardOutput = true, RedirectStandardError = true };
+            using (var p = Process.Start(psi)!)
+            {
+                await p.StandardInput.WriteAsync(pipe);
+                p.StandardInput.Close();
+                output.WriteLine((await p.StandardOutput.ReadToEndAsync()).Trim());
+                await p.WaitForExitAsync();
+            }
+
+            using var client = new TcpClient();
+            await client.ConnectAsync("127.0.0.1", portA);
+            var stream = client.GetStream();
+            var reader = new StreamReader(stream);
+            var stop = new CancellationTokenSource();
+            var writer = Task.Run(async () =>
+            {
+                while (!stop.IsCancellationRequested && written < 100000)
+                {
+                    Assert.Equal("+OK", await Command(stream, reader, "SET", $"w:{written}", $"x:{written}"));
+                    written++;
+                }
+            });
+            while (written < 200 && !writer.IsCompleted) await Task.Delay(20);
+            beforeBgsave = written;
+            bgsave = Tool("redis-cli", $"-p {portA} bgsave").Out.Trim();
+            var sw = Stopwatch.StartNew();
+            do
+            {
+                await Task.Delay(300);
+                info = Tool("redis-cli", $"-p {portA} info persistence").Out;
+            } while (!info.Contains("rdb_bgsave_in_progress:0") && sw.Elapsed < TimeSpan.FromSeconds(60));
+            await Task.Delay(500);
+            stop.Cancel();
+            await writer;
+            dbA = DbSize(portA);
+
+            pongB = await WaitPong(portB);
+            if (pongB)
+            {
+                dbB = DbSize(portB);
+                var ws = Tool("redis-cli", $"-p {portB} --scan --pattern w:*", 60).Out
+                    .Split('\n', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries)
+                    .Select(k => int.Parse(k[2..])).ToList();
+                wInB = ws.Count;
+                maxWInB = ws.Count == 0 ? -1 : ws.Max();
+                foreach (var i in new[] { 0, 1, Base / 2, Base - 1 })
+                    kInB.Add(Tool("redis-cli", $"-p {portB} get k:{i}").Out.Trim());
+            }
+            output.WriteLine($"A: {written} keys written by the client ({beforeBgsave} before BGSAVE), dbsize {dbA}; " +
+                             $"B: dbsize {dbB}, {wInB} writer keys, highest w:{maxWInB}");
+            output.WriteLine(Tool("redis-cli", $"-p {portA} shutdown nosave", 20).Out);
+            output.WriteLine(Tool("redis-cli", $"-p {portB} shutdown nosave", 20).Out);
+        }
+        var r = await guest;
+        output.WriteLine(r.ToString());
+        Assert.True(pongA, $"no PONG from redis A:\n{r}");
+        Assert.Equal("Background saving started", bgsave);
+        Assert.Contains("rdb_last_bgsave_status:ok", info);
+        Assert.Contains("Background saving terminated with success", r.Console);
+        // The serving parent: every key, the ones written while the child saved too.
+        Assert.Equal(Base + written, dbA);
+        Assert.True(written > beforeBgsave, "the writer added nothing while the child saved");
+        // The snapshot: all k:*, and w:0..w:(m-1) for some m between the keys acked before BGSAVE and all of them.
+        Assert.True(pongB, $"no PONG from redis B (loading the dump):\n{r}");
+        Assert.Equal(new[] { "v:0", "v:1", $"v:{Base / 2}", $"v:{Base - 1}" }, kInB);
+        Assert.Equal(Base + wInB, dbB);
+        Assert.Equal(wInB - 1, maxWInB);
+        Assert.InRange(wInB, beforeBgsave, written);
+        Assert.Contains("DB loaded from disk", r.Console);
+        Assert.Contains("A-STATUS=0", r.Console);
+        Assert.Contains("B-STATUS=0", r.Console);
+        Assert.False(r.TimedOut, r.ToString());
+        Assert.DoesNotContain("Oops", r.Console);
+        Assert.DoesNotContain("segfault", r.Console);
+    }
 }
+

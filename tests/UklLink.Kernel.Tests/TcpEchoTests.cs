@@ -125,8 +125,10 @@ public sealed class TcpEchoTests(ITestOutputHelper output)
         }
     }
 
-    [Fact]
-    public async Task FiftyConcurrentClientsGetTheirBytesBackAndTheServerSurvivesAbortedClients()
+    [Theory]
+    [InlineData(1)]
+    [InlineData(2)]
+    public async Task FiftyConcurrentClientsGetTheirBytesBackAndTheServerSurvivesAbortedClients(int cpus)
     {
         var linked = SampleBuild.Link("tcp_echo", s => output.WriteLine(s));
         int port = SampleBuild.FreePort(), control = SampleBuild.FreePort();
@@ -135,6 +137,7 @@ public sealed class TcpEchoTests(ITestOutputHelper output)
             Network = true,
             HostForwards = [(port, 7000), (control, 7001)],
             TimeoutSeconds = 180,
+            Smp = cpus,
             ExtraFiles = [(SampleBuild.Placeholder, "/UKL")],
         };
         var boot = Task.Run(() => QemuHarness.Boot(linked, Script, opts));
