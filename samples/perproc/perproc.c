@@ -322,6 +322,37 @@ static long status_kb(const char *path, const char *key)
     return v;
 }
 
+/*
+ * Rss, Pss and Anonymous (KiB) of the mappings of process @pid that hold the globals (&g_data, &g_bss: the
+ * application's .data/.bss VMAs; natively the executable's data segment and bss), from /proc/PID/smaps.
+ */
+static void globals_kb(int pid, long *rss, long *pss, long *anon)
+{
+    char path[64], line[256];
+    snprintf(path, sizeof path, "/proc/%d/smaps", pid);
+    FILE *f = fopen(path, "r");
+    int in = 0;
+    if (!f)
+        return;
+    while (fgets(line, sizeof line, f)) {
+        unsigned long lo, hi;
+        long v;
+        if (sscanf(line, "%lx-%lx ", &lo, &hi) == 2) {     /* a mapping's header line ("Anonymous:" gives 1) */
+            in = ((uintptr_t)&g_data >= lo && (uintptr_t)&g_data < hi) || ((uintptr_t)&g_bss >= lo && (uintptr_t)&g_bss < hi);
+            continue;
+        }
+        if (!in)
+            continue;
+        if (sscanf(line, "Rss: %ld", &v) == 1)
+            *rss += v;
+        else if (sscanf(line, "Pss: %ld", &v) == 1)
+            *pss += v;
+        else if (sscanf(line, "Anonymous: %ld", &v) == 1)
+            *anon += v;
+    }
+    fclose(f);
+}
+
 /* N idle children (they only wait for SIGTERM): what does each cost? */
 static int mode_children(int n)
 {
@@ -365,6 +396,13 @@ static int mode_children(int n)
             pss_n++;
         }
     }
+    long grss = 0, gpss = 0, ganon = 0, prss = 0, ppss = 0, panon = 0;
+    for (int i = 0; i < n; i++)
+        globals_kb(pids[i], &grss, &gpss, &ganon);
+    globals_kb(getpid(), &prss, &ppss, &panon);
+    printf("perproc: globals parent-rss-kb %ld parent-pss-kb %ld parent-anon-kb %ld "
+           "child-rss-kb-avg %ld child-pss-kb-avg %ld child-anon-kb-avg %ld\n",
+           prss, ppss, panon, grss / n, gpss / n, ganon / n);
     printf("perproc: children %d parent-rss-kb %ld parent-anon-kb %ld parent-pss-kb %ld "
            "child-rss-kb-avg %ld child-anon-kb-avg %ld child-file-kb-avg %ld child-shmem-kb-avg %ld child-pss-kb-avg %ld "
            "memfree-drop-kb-per-child %ld\n",
