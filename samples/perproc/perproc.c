@@ -381,7 +381,7 @@ static int mode_children(int n)
     }
     usleep(500 * 1000);
     long free_after = status_kb("/proc/meminfo", "MemFree");
-    long rss = 0, anon = 0, file = 0, shmem = 0, pss = 0, pss_n = 0;
+    long rss = 0, anon = 0, file = 0, shmem = 0, pte = 0, pss = 0, pss_n = 0;
     char path[64];
     for (int i = 0; i < n; i++) {
         snprintf(path, sizeof path, "/proc/%d/status", pids[i]);
@@ -389,6 +389,7 @@ static int mode_children(int n)
         anon += status_kb(path, "RssAnon");
         file += status_kb(path, "RssFile");
         shmem += status_kb(path, "RssShmem");
+        pte += status_kb(path, "VmPTE");
         snprintf(path, sizeof path, "/proc/%d/smaps_rollup", pids[i]);
         long v = status_kb(path, "Pss");
         if (v >= 0) {
@@ -405,10 +406,11 @@ static int mode_children(int n)
            prss, ppss, panon, grss / n, gpss / n, ganon / n);
     printf("perproc: children %d parent-rss-kb %ld parent-anon-kb %ld parent-pss-kb %ld "
            "child-rss-kb-avg %ld child-anon-kb-avg %ld child-file-kb-avg %ld child-shmem-kb-avg %ld child-pss-kb-avg %ld "
+           "child-pte-kb-avg %ld "
            "memfree-drop-kb-per-child %ld\n",
            n, status_kb("/proc/self/status", "VmRSS"), status_kb("/proc/self/status", "RssAnon"),
            status_kb("/proc/self/smaps_rollup", "Pss"), rss / n, anon / n, file / n, shmem / n,
-           pss_n ? pss / pss_n : -1, (free_before - free_after) / n);
+           pss_n ? pss / pss_n : -1, pte / n, (free_before - free_after) / n);
     fflush(stdout);
     for (int i = 0; i < n; i++)
         kill(pids[i], SIGTERM);
