@@ -25,6 +25,7 @@ public static class LinkMap
         {
             sb.AppendLine();
             sb.AppendLine($"Syscall rewrite: {rw.Found} sites found, {rw.Patched} jump to a trampoline, {rw.Fallbacks} int $0x{UklLink.Kernel.SlotAbi.SyscallTrapVector:x} fallback, {rw.Untouched} left unchanged");
+            sb.AppendLine($"Trampolines enter the kernel with: {UklLink.Rewrite.SyscallEntryForms.Describe(result.EntryForm)}");
             foreach (var t in result.Trampolines)
                 sb.AppendLine($"{t.Address,16:x} {t.Size,8:x}  trampoline for {t.Site} at 0x{t.SiteAddress:x}");
         }
@@ -56,6 +57,7 @@ public static class LinkMap
                 patched = rw.Patched,
                 intFallback = rw.Fallbacks,
                 untouched = rw.Untouched,
+                entry = UklLink.Rewrite.SyscallEntryForms.Describe(result.EntryForm),
                 trampolines = result.Trampolines.Select(t => new { address = Hex(t.Address), size = t.Size, site = t.Site, siteAddress = Hex(t.SiteAddress) }),
             } : null,
             symbols = symbols.OrderBy(s => s.Address).ThenBy(s => s.Name, StringComparer.Ordinal)
