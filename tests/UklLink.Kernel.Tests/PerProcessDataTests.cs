@@ -81,7 +81,7 @@ public sealed partial class PerProcessDataTests(ITestOutputHelper output)
         var (linked, native) = Build(s => output.WriteLine(s));
         var script = """
             #!/bin/sh
-            mount -t proc proc /proc; mount -t devtmpfs devtmpfs /dev 2>/dev/null
+            mount -t proc proc /proc; mount -t sysfs sysfs /sys; mount -t devtmpfs devtmpfs /dev 2>/dev/null
             mount -t debugfs debugfs /sys/kernel/debug
             echo "MEMTOTAL-BEFORE $(grep MemTotal /proc/meminfo)"
             echo BEGIN-UKL; /UKL fork; echo "UKL-STATUS=$?"; echo END-UKL
@@ -159,7 +159,7 @@ public sealed partial class PerProcessDataTests(ITestOutputHelper output)
         var (linked, native) = Build(s => output.WriteLine(s));
         var names = new List<(string Name, int Ms)> { ("alpha", 1500), ("beta", 600) };
         for (int i = 0; i < 10; i++) names.Add(($"inst{i}", 400 + 180 * i));
-        var sb = new System.Text.StringBuilder("#!/bin/sh\nmount -t proc proc /proc; mount -t devtmpfs devtmpfs /dev 2>/dev/null\n");
+        var sb = new System.Text.StringBuilder("#!/bin/sh\nmount -t proc proc /proc; mount -t sysfs sysfs /sys; mount -t devtmpfs devtmpfs /dev 2>/dev/null\n");
         void Group(IEnumerable<(string Name, int Ms)> group)
         {
             foreach (var (name, ms) in group)
@@ -204,7 +204,7 @@ public sealed partial class PerProcessDataTests(ITestOutputHelper output)
         var (linked, native) = Build(s => output.WriteLine(s));
         var script = """
             #!/bin/sh
-            mount -t proc proc /proc; mount -t devtmpfs devtmpfs /dev 2>/dev/null
+            mount -t proc proc /proc; mount -t sysfs sysfs /sys; mount -t devtmpfs devtmpfs /dev 2>/dev/null
             echo "CPUS $(grep -c ^processor /proc/cpuinfo)"
             /UKL smp 0 3000 111 & a=$!
             /UKL smp 1 3000 222 & b=$!
