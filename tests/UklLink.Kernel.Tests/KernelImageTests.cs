@@ -4,7 +4,7 @@ using ELFSharp.ELF.Sections;
 namespace UklLink.Kernel.Tests;
 
 /// <summary>
-/// (c) The reference vmlinux carries the slot ABI v1 (docs/slot-abi.md): slot symbols,
+/// (c) The reference vmlinux carries the slot ABI v2 (docs/slot-abi.md): slot symbols,
 /// their placement inside the kernel's own ranges, their fill, and ukl_descriptor.
 /// Everything is read from the ELF file.
 /// </summary>
@@ -147,7 +147,7 @@ public sealed class KernelImageTests
     }
 
     [Fact]
-    public void DescriptorHasTheV1Layout()
+    public void DescriptorHasTheV2LayoutAndDeclaresTheEventStack()
     {
         var m = KernelBuild.Ensure();
         using var img = Open();
@@ -163,12 +163,13 @@ public sealed class KernelImageTests
         ulong U64(int off) => BitConverter.ToUInt64(b, off);
         uint U32(int off) => BitConverter.ToUInt32(b, off);
         Assert.Equal(0UL, U64(0x00));                      // magic: no application linked
-        Assert.Equal(1U, U32(0x08));                       // abi_version
+        Assert.Equal(2U, U32(0x08));                       // abi_version
         Assert.Equal((uint)DescriptorSize, U32(0x0C));     // size
         Assert.Equal(m.ConfigHex("CONFIG_UKL_STACK_SIZE"), U64(0x90)); // stack_size
+        Assert.Equal(UklLink.Kernel.SlotAbi.Features.EventStack, U64(0xA0)); // features: the event stack, nothing else
         for (var off = 0x10; off < DescriptorSize; off += 8)
         {
-            if (off == 0x90) continue;
+            if (off is 0x90 or 0xA0) continue;
             Assert.True(U64(off) == 0, $"ukl_descriptor+0x{off:x2} is 0x{U64(off):x}, want 0");
         }
     }
