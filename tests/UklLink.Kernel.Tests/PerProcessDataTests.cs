@@ -36,10 +36,11 @@ public sealed partial class PerProcessDataTests(ITestOutputHelper output)
         return (linked, Path.Combine(objs, "perproc-native"));
     }
 
-    private static QemuOptions Options(string native, int smp = 1) => new()
+    // The machine ./test chose (TestMachine), unless a test needs its own number of CPUs.
+    private static QemuOptions Options(string native, int? smp = null) => new()
     {
         TimeoutSeconds = 180,
-        Smp = smp,
+        Smp = smp ?? TestMachine.Smp,
         ExtraFiles = [(SampleBuild.Placeholder, "/UKL"), (native, "/bin/perproc-native")],
     };
 
