@@ -1,5 +1,5 @@
 /*
- * perproc: per-process .data/.bss, an ordinary C program on musl (tests/fixtures/musl/build-musl). Linked by
+ * perproc: per-process .data/.bss, an ordinary C program on musl (toolchain/build-musl). Linked by
  * ukl-link it runs as /UKL in ring 0; the same source built as a normal static executable (perproc-native) is the
  * native reference the tests compare it with, in the same boot.
  *

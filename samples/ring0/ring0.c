@@ -1,5 +1,5 @@
 /*
- * ring0: what running in ring 0 must not change for a program, on the UKL musl (tests/fixtures/musl/build-musl),
+ * ring0: what running in ring 0 must not change for a program, on the UKL musl (toolchain/build-musl),
  * linked by ukl-link and run as /UKL. Each check prints one line "ring0: NAME ok ..." or "ring0: NAME FAIL ...";
  * the exit status is the number of failures. The same objects also link into an ordinary static executable
  * (ring0-native), which must behave the same as a user process.

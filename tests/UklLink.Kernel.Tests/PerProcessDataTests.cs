@@ -19,7 +19,7 @@ public sealed partial class PerProcessDataTests(ITestOutputHelper output)
     {
         var m = KernelBuild.Ensure();
         var musl = MuslTests.MuslPrefix();
-        var small = KernelBuild.Run(Path.Combine(KernelBuild.RepoRoot, "tests", "fixtures", "musl", "build-musl"),
+        var small = KernelBuild.Run(Path.Combine(KernelBuild.RepoRoot, "toolchain", "build-musl"),
             ["--model", "small"], TimeSpan.FromMinutes(15));
         Assert.True(small.Exit == 0, $"build-musl --model small failed ({small.Exit}): {small.Stderr}");
         var smallPrefix = small.Stdout.Trim().Split('\n')[^1].Trim();
