@@ -146,11 +146,11 @@ public sealed partial class FaultInjectionTests(ITestOutputHelper output, FaultI
     }
 
     /// <summary>
-    /// KNOWN LIMITATION of today's kernel (found by this test, reported to the lead): fork children share the image's
-    /// .data/.bss with their parent (docs/kernel.md), so the child's musl overwrites the main thread's descriptor
-    /// (its tid) in .bss and the parent's later raise() signals the dead child's tid: the signal is lost (the same
-    /// program natively delivers it). A kernel with per-process data (slot ABI v2 feature bit) fixes this; on such a
-    /// kernel the test runs and must pass, on today's it is skipped with this reason.
+    /// Found by this test: with .data/.bss shared between a UKL process and its fork children, the child's musl
+    /// overwrote the main thread's descriptor (its tid) in .bss and the parent's later raise() signalled the dead
+    /// child's tid (the signal was lost; natively it is delivered). A kernel with per-process data (slot ABI v2 feature
+    /// bit 1, the reference kernel's patch 0016) fixes it: there the test runs and must pass; on a kernel without the
+    /// feature it is skipped with this reason.
     /// </summary>
     [SkippableFact]
     public void RaiseAfterForkIsDeliveredToTheParent()
