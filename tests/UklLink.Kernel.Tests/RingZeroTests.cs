@@ -223,13 +223,14 @@ public sealed class RingZeroTests(ITestOutputHelper output)
         Assert.True(sums.Count == 4, $"expected 4 checksums (1 native, 3 ring 0):\n{r}");
         Assert.All(sums.Skip(1), s => Assert.Equal(sums[0], s));
         Assert.Equal(3, Regex.Matches(r.Console, "UKL-STATUS=0").Count);
-        // The runs in ring 0 really were interrupted: hundreds of interrupts and SIGALRMs, thousands of page faults.
+        // The runs in ring 0 really were interrupted: at least a hundred interrupts and SIGALRMs each, thousands of page
+        // faults (the interrupt count follows the run's length: 225-470 seen, fewer on a quieter host, so not 300).
         var events = Events.Matches(r.Console).Skip(1).ToList();
         Assert.Equal(3, events.Count);
         foreach (Match e in events)
         {
             output.WriteLine(e.Value);
-            Assert.True(long.Parse(e.Groups[1].Value) >= 300, e.Value);
+            Assert.True(long.Parse(e.Groups[1].Value) >= 100, e.Value);
             Assert.True(long.Parse(e.Groups[2].Value) >= 100, e.Value);
             Assert.True(long.Parse(e.Groups[3].Value) >= 1000, e.Value);
         }
