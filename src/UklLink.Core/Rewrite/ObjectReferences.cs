@@ -84,7 +84,7 @@ internal sealed class ObjectReferences
                         else
                             pcRelativeFromData.Add(r);
                         break;
-                    case R_X86_64_GOTPCREL or R_X86_64_GOTPCRELX or R_X86_64_REX_GOTPCRELX:
+                    case var t when Get(t).GotLoad:
                         AddRef(target, (long)r.Symbol.Value, ReferenceKind.CodePointer, from);
                         break;
                 }
