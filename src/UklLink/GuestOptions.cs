@@ -58,7 +58,7 @@ public sealed partial class GuestOptions
 
     public Option<int> Smp { get; } = new("--smp")
     {
-        Description = "Guest CPUs (the reference kernel is built without SMP and uses one)",
+        Description = "Guest CPUs (QEMU MTTCG: each is a host thread; the reference kernel is built for up to 8)",
         HelpName = "N",
         DefaultValueFactory = _ => 1,
     };

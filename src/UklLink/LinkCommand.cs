@@ -155,8 +155,8 @@ public static class LinkCommand
         if (!result.Written)
             return result;
         if (result.Rewrite is { } rw)
-            log.Debug("syscall rewrite: {Found} sites, {Patched} to trampolines ({Bytes} bytes), {Fallbacks} int fallback, {Untouched} unchanged",
-                rw.Found, rw.Patched, rw.TrampolineBytes, rw.Fallbacks, rw.Untouched);
+            log.Debug("syscall rewrite: {Found} sites, {Patched} to trampolines ({Bytes} bytes), {Fallbacks} int fallback, {Untouched} unchanged; entry: {Form:l}",
+                rw.Found, rw.Patched, rw.TrampolineBytes, rw.Fallbacks, rw.Untouched, UklLink.Rewrite.SyscallEntryForms.Describe(result.EntryForm));
         log.Information("linked {Count} inputs into {Output:l} (entry 0x{Entry:x})", options.Inputs.Count, options.OutputPath, result.Entry);
         return result;
     }

@@ -164,7 +164,7 @@ public sealed partial class BootTests(ITestOutputHelper output)
         var begin = r.Console.IndexOf("UKL-PTDUMP-BEGIN\n", StringComparison.Ordinal);
         var end = r.Console.IndexOf("UKL-PTDUMP-END", StringComparison.Ordinal);
         Assert.True(begin >= 0 && end > begin, "no page table dump in the console:\n" + r);
-        var ranges = ParsePtdump(r.Console[begin..end]);
+        var ranges = Ptdump.Parse(r.Console[begin..end]);
         Assert.NotEmpty(ranges);
 
         var syms = SlotSymbols(m.Vmlinux);
@@ -172,32 +172,6 @@ public sealed partial class BootTests(ITestOutputHelper output)
         AssertMapping(ranges, syms, "rodata", writable: false, executable: false);
         AssertMapping(ranges, syms, "data", writable: true, executable: false);
         AssertMapping(ranges, syms, "bss", writable: true, executable: false);
-    }
-
-    private sealed record Mapping(ulong Start, ulong End, bool Writable, bool Executable, string Line);
-
-    // e.g. "0xffffffff81000000-0xffffffff81600000           6M     ro         PSE     GLB x  pmd"
-    [GeneratedRegex(@"^0x([0-9a-f]+)-0x([0-9a-f]+)\s+\S+\s+(.*)$")]
-    private static partial Regex PtdumpLine();
-
-    private static List<Mapping> ParsePtdump(string text)
-    {
-        var list = new List<Mapping>();
-        foreach (var raw in text.Split('\n'))
-        {
-            var mt = PtdumpLine().Match(raw.TrimEnd('\r'));
-            if (!mt.Success) continue;
-            var flags = mt.Groups[3].Value.Split(' ', StringSplitOptions.RemoveEmptyEntries);
-            var rw = flags.Contains("RW");
-            if (!rw && !flags.Contains("ro")) continue; // not present
-            list.Add(new Mapping(
-                ulong.Parse(mt.Groups[1].Value, NumberStyles.HexNumber),
-                ulong.Parse(mt.Groups[2].Value, NumberStyles.HexNumber),
-                rw,
-                !flags.Contains("NX"),
-                raw.Trim()));
-        }
-        return list;
     }
 
     private static Dictionary<string, ulong> SlotSymbols(string vmlinux)
@@ -210,7 +184,7 @@ public sealed partial class BootTests(ITestOutputHelper output)
             .ToDictionary(g => g.Key, g => g.First().Value);
     }
 
-    private static void AssertMapping(List<Mapping> ranges, Dictionary<string, ulong> syms, string slot,
+    private static void AssertMapping(List<PtdumpRange> ranges, Dictionary<string, ulong> syms, string slot,
         bool writable, bool executable)
     {
         var start = syms[$"__ukl_{slot}_slot_start"];

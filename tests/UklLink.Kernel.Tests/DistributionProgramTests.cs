@@ -68,7 +68,7 @@ public sealed class DistributionProgramTests(ITestOutputHelper output)
     /// kernel they go away (and validate then limits errors to members a link would include).
     /// </summary>
     [Fact]
-    public void ValidateFindsNothingButTheRedZoneOnTheGlibcAndMuslLinkLines()
+    public void ValidateIsCleanOnTheGlibcAndMuslLinkLines()
     {
         var m = KernelBuild.Ensure();
         var glibcObjs = Path.Combine(SampleBuild.Work("glibc-validate"), "obj");
@@ -87,14 +87,14 @@ public sealed class DistributionProgramTests(ITestOutputHelper output)
             var stdout = new StringWriter();
             var stderr = new StringWriter();
             int code = UklLinkCli.Run(["validate", "--kernel", m.Vmlinux, "--format", "json", .. line], stdout, stderr);
-            Assert.True(code is 0 or 1, $"{name}: validate exited {code}: {stderr}");
             using var json = System.Text.Json.JsonDocument.Parse(stdout.ToString());
             var errors = json.RootElement.GetProperty("findings").EnumerateArray()
-                .Where(f => f.GetProperty("severity").GetString() == "error").ToList();
-            var others = errors.Where(f => f.GetProperty("ruleId").GetString() is not ("UKL002" or "UKL003")).Select(f => f.GetProperty("text").GetString()).ToList();
-            Assert.True(others.Count == 0, $"{name}: errors besides the red zone:\n{string.Join('\n', others)}");
+                .Where(f => f.GetProperty("severity").GetString() == "error").Select(f => f.GetProperty("text").GetString()).ToList();
+            // The reference kernel declares the event stack (red-zone safe), so red-zone code (glibc's, musl's fenv.s)
+            // is a note, not an error: the whole line validates clean.
+            Assert.True(errors.Count == 0, $"{name}: errors:\n{string.Join('\n', errors)}");
+            Assert.True(code == 0, $"{name}: validate exited {code}: {stderr}");
             Assert.Contains(json.RootElement.GetProperty("findings").EnumerateArray(), f => f.GetProperty("ruleId").GetString() == "UKL011");
-            output.WriteLine($"{name}: {errors.Count} red-zone errors (issue 13)");
         }
     }
 

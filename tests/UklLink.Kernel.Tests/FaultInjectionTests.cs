@@ -27,7 +27,7 @@ public sealed partial class FaultInjectionTests(ITestOutputHelper output, FaultI
 
     private static string MuslPrefix(string model)
     {
-        var r = KernelBuild.Run(Path.Combine(KernelBuild.RepoRoot, "tests", "fixtures", "musl", "build-musl"),
+        var r = KernelBuild.Run(Path.Combine(KernelBuild.RepoRoot, "toolchain", "build-musl"),
             ["--model", model], TimeSpan.FromMinutes(15));
         Assert.True(r.Exit == 0, $"build-musl --model {model} failed ({r.Exit}): {r.Stderr}");
         return r.Stdout.Trim().Split('\n')[^1].Trim();

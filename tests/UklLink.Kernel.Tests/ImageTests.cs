@@ -41,7 +41,7 @@ public sealed class ImageTests(ITestOutputHelper output)
         var (exit, stdout, stderr, _) = KernelBuild.Run("timeout", ["120", "qemu-system-x86_64", "-M", "microvm", "-accel", "tcg", "-cpu", "qemu64",
             "-m", "256M", "-nodefaults", "-no-user-config", "-display", "none", "-no-reboot", "-serial", "stdio",
             "-device", "isa-debug-exit,iobase=0xf4,iosize=0x04", "-kernel", Path.Combine(dir, "vmlinux"),
-            "-initrd", Path.Combine(dir, "initramfs.cpio.gz"), "-append", "console=ttyS0 nokaslr nopti panic=-1 quiet tsc_early_khz=2000000"],
+            "-initrd", Path.Combine(dir, "initramfs.cpio.gz"), "-append", "console=ttyS0 nokaslr panic=-1 quiet tsc_early_khz=2000000"],
             TimeSpan.FromMinutes(3));
         output.WriteLine(stdout + stderr);
         Assert.Equal(2 * 5 + 1, exit);

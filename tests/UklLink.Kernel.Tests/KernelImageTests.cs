@@ -4,7 +4,7 @@ using ELFSharp.ELF.Sections;
 namespace UklLink.Kernel.Tests;
 
 /// <summary>
-/// (c) The reference vmlinux carries the slot ABI v1 (docs/slot-abi.md): slot symbols,
+/// (c) The reference vmlinux carries the slot ABI v2 (docs/slot-abi.md): slot symbols,
 /// their placement inside the kernel's own ranges, their fill, and ukl_descriptor.
 /// Everything is read from the ELF file.
 /// </summary>
@@ -95,6 +95,25 @@ public sealed class KernelImageTests
         }
     }
 
+    /// <summary>Per-process data: the data and bss slots start on a 2 MiB boundary and span whole PMDs.</summary>
+    [Fact]
+    public void DataAndBssSlotsOwnWholePmds()
+    {
+        const ulong Pmd = 2UL << 20;
+        using var img = Open();
+        foreach (var slot in new[] { "data", "bss" })
+        {
+            var start = img.Addr($"__ukl_{slot}_slot_start");
+            var end = img.Addr($"__ukl_{slot}_slot_end");
+            Assert.True(start % Pmd == 0 && end % Pmd == 0, $"{slot} slot [0x{start:x},0x{end:x}) is not on 2 MiB boundaries");
+            // All of them in the kernel image's 1 GiB (one PMD page).
+            Assert.Equal(img.Addr("_text") >> 30, start >> 30);
+            Assert.Equal(img.Addr("_text") >> 30, (end - 1) >> 30);
+        }
+        // .data starts on a 2 MiB boundary, so the data slot there needs no padding.
+        Assert.Equal(img.Addr("_sdata"), img.Addr("__ukl_data_slot_start"));
+    }
+
     [Fact]
     public void SlotsLieInsideTheRequiredKernelRanges()
     {
@@ -147,7 +166,7 @@ public sealed class KernelImageTests
     }
 
     [Fact]
-    public void DescriptorHasTheV1Layout()
+    public void DescriptorHasTheV2LayoutAndDeclaresItsFeatures()
     {
         var m = KernelBuild.Ensure();
         using var img = Open();
@@ -163,12 +182,14 @@ public sealed class KernelImageTests
         ulong U64(int off) => BitConverter.ToUInt64(b, off);
         uint U32(int off) => BitConverter.ToUInt32(b, off);
         Assert.Equal(0UL, U64(0x00));                      // magic: no application linked
-        Assert.Equal(1U, U32(0x08));                       // abi_version
+        Assert.Equal(2U, U32(0x08));                       // abi_version
         Assert.Equal((uint)DescriptorSize, U32(0x0C));     // size
         Assert.Equal(m.ConfigHex("CONFIG_UKL_STACK_SIZE"), U64(0x90)); // stack_size
+        // features: the event stack and per-process .data/.bss, nothing else
+        Assert.Equal(SlotAbi.Features.EventStack | SlotAbi.Features.PerProcessData, U64(0xA0));
         for (var off = 0x10; off < DescriptorSize; off += 8)
         {
-            if (off == 0x90) continue;
+            if (off is 0x90 or 0xA0) continue;
             Assert.True(U64(off) == 0, $"ukl_descriptor+0x{off:x2} is 0x{U64(off):x}, want 0");
         }
     }

@@ -12,14 +12,30 @@ public sealed record QemuResult(int? ExitStatus, string Console, bool TimedOut, 
         KernelBuild.Tail(Console, 80);
 }
 
+/// <summary>
+/// The machine the kernel tests boot, chosen for the whole run by environment variables so that ./test can run the
+/// same tests on several machines: UKL_TEST_SMP (CPUs, default 1), UKL_TEST_CPU (QEMU CPU model, default qemu64) and
+/// UKL_TEST_APPEND (added to every kernel command line, e.g. pti=on).
+/// </summary>
+public static class TestMachine
+{
+    public static int Smp { get; } = int.TryParse(Environment.GetEnvironmentVariable("UKL_TEST_SMP"), out int n) && n > 0 ? n : 1;
+    public static string Cpu { get; } = Environment.GetEnvironmentVariable("UKL_TEST_CPU") is { Length: > 0 } c ? c : "qemu64";
+    public static string? Append { get; } = Environment.GetEnvironmentVariable("UKL_TEST_APPEND") is { Length: > 0 } a ? a : null;
+
+    public static string Describe() => $"-smp {Smp} -cpu {Cpu}{(Append is null ? "" : $", cmdline +\"{Append}\"")}";
+}
+
 public sealed record QemuOptions
 {
     public int TimeoutSeconds { get; init; } = 60;
     public string? ExtraCmdline { get; init; }
+    /// <summary>Number of CPUs (QEMU -smp, MTTCG when more than one).</summary>
+    public int Smp { get; init; } = TestMachine.Smp;
     /// <summary>(host port, guest port) pairs forwarded on 127.0.0.1; enables an e1000 NIC.</summary>
     public IReadOnlyList<(int Host, int Guest)> HostForwards { get; init; } = [];
     public bool Network { get; init; }
-    public string Cpu { get; init; } = "qemu64";
+    public string Cpu { get; init; } = TestMachine.Cpu;
     /// <summary>(host file, absolute path in the guest) pairs added to the initramfs.</summary>
     public IReadOnlyList<(string Source, string Dest)> ExtraFiles { get; init; } = [];
 }
@@ -53,7 +69,9 @@ public static class QemuHarness
                 "--kernel", kernel, "--initrd", initrd, "--console", console,
                 "--timeout", options.TimeoutSeconds.ToString(), "--cpu", options.Cpu,
             };
-            if (options.ExtraCmdline is { } extra) args.AddRange(["--append", extra]);
+            args.AddRange(["--smp", options.Smp.ToString()]);
+            string? append = string.Join(' ', new[] { TestMachine.Append, options.ExtraCmdline }.OfType<string>());
+            if (append.Length > 0) args.AddRange(["--append", append]);
             if (options.Network) args.Add("--net");
             foreach (var (host, guest) in options.HostForwards) args.AddRange(["--hostfwd", $"{host}:{guest}"]);
 

@@ -53,6 +53,29 @@ internal static class SampleBuild
         return linked;
     }
 
+    /// <summary>
+    /// Builds samples/NAME on the UKL musl (its Makefile makes NAME.o and the ordinary static executable NAME-native
+    /// from the same object) and links crt1.o + NAME.o + libc.a into the reference kernel, as `musl-gcc -static`
+    /// would; returns the linked vmlinux and the native executable.
+    /// </summary>
+    public static (string Vmlinux, string Native) LinkMusl(string name, Action<string> log)
+    {
+        var m = KernelBuild.Ensure();
+        var musl = MuslTests.MuslPrefix();
+        var dir = Work(name);
+        var objs = Path.Combine(dir, "obj");
+        Make(name, objs, $"MUSL={musl}");
+        var linked = Path.Combine(dir, $"vmlinux.{name}");
+        var stdout = new StringWriter();
+        var stderr = new StringWriter();
+        int code = UklLinkCli.Run(["link", "--kernel", m.Vmlinux, "-o", linked, "--map", Path.Combine(dir, $"{name}.map"),
+            Path.Combine(musl, "lib", "crt1.o"), Path.Combine(objs, $"{name}.o"), Path.Combine(musl, "lib", "libc.a")],
+            stdout, stderr);
+        log(stderr.ToString());
+        Assert.True(code == 0, stderr.ToString());
+        return (linked, Path.Combine(objs, $"{name}-native"));
+    }
+
     public static int FreePort()
     {
         using var probe = new System.Net.Sockets.TcpListener(System.Net.IPAddress.Loopback, 0);

@@ -211,9 +211,11 @@ public sealed class TcpEchoTests(ITestOutputHelper output)
         Assert.Contains("tcp_echo: listening on port 7000", r.Console);
         var exit = ExitLine.Match(r.Console);
         Assert.True(exit.Success, r.ToString());
-        // Every accepted connection was closed again (no leaked fds), and at least the 50 + 10 + 1 clients came.
+        // Every accepted connection was closed again (no leaked fds), and at least the 50 + 1 echo clients came. Not
+        // every aborted client does: slirp accepts on the host at once and connects to the guest afterwards, so a
+        // client that resets before that connection is made never reaches the guest's accept (as the retries above).
         Assert.Equal(exit.Groups[1].Value, exit.Groups[2].Value);
-        Assert.True(long.Parse(exit.Groups[1].Value) >= Clients + 11, exit.Value);
+        Assert.True(long.Parse(exit.Groups[1].Value) >= Clients + 1, exit.Value);
         Assert.True(long.Parse(exit.Groups[3].Value) >= (Clients + 1L) * Size, exit.Value);
         // The aborted clients reached the error path (EPIPE/ECONNRESET on the server's read or write).
         Assert.True(long.Parse(exit.Groups[4].Value) >= 1, exit.Value);

@@ -114,7 +114,7 @@ public class ArchiveAndResolutionTests
         var r = Cli.Run("validate", "--kernel", FakeKernel.Build(1), main);
         Assert.Equal(0, r.ExitCode);
         var line = Assert.Single(r.StdoutLines, l => l.Contains("UKL011"));
-        Assert.Contains("slot ABI v1 (text 4 KiB, rodata 4 KiB, data 8 KiB, bss 16 KiB; no application linked)", line);
+        Assert.Contains("slot ABI v1 (text 4 KiB, rodata 4 KiB, data 8 KiB, bss 16 KiB; no application linked; features: none)", line);
     }
 
     [Fact]

@@ -10,7 +10,7 @@ public sealed record QemuMachine
     /// the timer interrupt's routing, which a busy host's TCG can fail ("MP-BIOS bug: 8254 timer not connected") and
     /// which a virtual machine does not need.
     /// </summary>
-    public const string BaseCommandLine = "nokaslr nopti panic=-1 no_timer_check";
+    public const string BaseCommandLine = "nokaslr panic=-1 no_timer_check";
 
     /// <summary>
     /// Where the kernel's messages go: ttyS0 (with the application's output, as on a plain console) or ttyS1, the

@@ -14,4 +14,20 @@ public sealed record SlotDescriptor(ulong Address, ulong SymbolSize, ulong Magic
 
     /// <summary>The kernel has direct entries for known syscall numbers (slot ABI v2 feature).</summary>
     public bool Bypass => AbiVersion >= 2 && (Features & SlotAbi.Features.Bypass) != 0;
+
+    /// <summary>The features as validate's kernel note names them ("none" for a v1 kernel or an empty word).</summary>
+    public string FeatureText
+    {
+        get
+        {
+            var names = new List<string>();
+            if (RedZoneSafe)
+                names.Add("event stack (red-zone safe)");
+            if (PerProcessData)
+                names.Add("per-process data");
+            if (Bypass)
+                names.Add("bypass");
+            return names.Count == 0 ? "none" : string.Join(", ", names);
+        }
+    }
 }

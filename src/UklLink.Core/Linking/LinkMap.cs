@@ -25,6 +25,7 @@ public static class LinkMap
         {
             sb.AppendLine();
             sb.AppendLine($"Syscall rewrite: {rw.Found} sites found, {rw.Patched} jump to a trampoline, {rw.Fallbacks} int $0x{UklLink.Kernel.SlotAbi.SyscallTrapVector:x} fallback, {rw.Untouched} left unchanged");
+            sb.AppendLine($"Trampolines enter the kernel with: {UklLink.Rewrite.SyscallEntryForms.Describe(result.EntryForm)}");
             foreach (var t in result.Trampolines)
                 sb.AppendLine($"{t.Address,16:x} {t.Size,8:x}  trampoline for {t.Site} at 0x{t.SiteAddress:x}");
         }
@@ -80,6 +81,7 @@ public static class LinkMap
                 w.WriteNumber("patched", rw.Patched);
                 w.WriteNumber("intFallback", rw.Fallbacks);
                 w.WriteNumber("untouched", rw.Untouched);
+                w.WriteString("entry", UklLink.Rewrite.SyscallEntryForms.Describe(result.EntryForm));
                 w.WriteStartArray("trampolines");
                 foreach (var t in result.Trampolines)
                 {

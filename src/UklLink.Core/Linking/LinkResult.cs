@@ -30,6 +30,9 @@ public sealed class LinkResult
     /// <summary>Syscall rewrite counts (null with --no-syscall-rewrite).</summary>
     public UklLink.Rewrite.RewriteTotals? Rewrite { get; internal set; }
 
+    /// <summary>How the trampolines enter the kernel (the kernel's slot ABI version decides).</summary>
+    public UklLink.Rewrite.SyscallEntryForm EntryForm { get; internal set; }
+
     public List<TrampolineInfo> Trampolines { get; } = new();
 }
 

@@ -8,6 +8,7 @@ using UklLink.LinkerScript;
 using UklLink.Output;
 using UklLink.Rewrite;
 using UklLink.Symbols;
+using UklLink.Validation;
 using UklLink.X86_64;
 using static UklLink.Inputs.ElfConstants;
 
@@ -77,6 +78,7 @@ public sealed class Linker
     // State the passes hand on, in pass order.
     private Script _script = null!;
     private KernelImage _kernel = null!;
+    private SlotDescriptor _descriptor = null!;
     private IReadOnlyList<Slot> _slots = Array.Empty<Slot>();
     private Resolution _resolution = null!;
     private IReadOnlySet<string> _linkerNames = new HashSet<string>();
@@ -143,18 +145,36 @@ public sealed class Linker
         _comdats = new ComdatGroups(_resolution.Included);
         _live = LiveSections(_resolution.Included, _comdats);
         ReportWarningSections();
+        CheckRedZone();
         return !Failed;
+    }
+
+    /// <summary>
+    /// Red-zone use in what the link includes (objects and pulled archive members) is an error unless the kernel delivers
+    /// events on its own stack: the same judgement validate makes (<see cref="RedZoneCheck"/>).
+    /// </summary>
+    private void CheckRedZone()
+    {
+        var (severity, reason) = RedZoneCheck.SeverityFor(_descriptor, linked: true);
+        if (severity != Severity.Error)
+            return;
+        var check = new RedZoneCheck(_locator);
+        var live = _live.ToHashSet();
+        foreach (var obj in _resolution.Included)
+            check.Check(obj, severity, reason, _bag, live.Contains);
     }
 
     /// <summary>Before anything depends on section contents (GOT decisions, layout).</summary>
     private bool RewriteSyscalls()
     {
-        _rewrite = new SyscallRewritePass(_options.StrictRewrite);
+        var form = SyscallEntryForms.ForAbiVersion(_descriptor.AbiVersion);
+        _rewrite = new SyscallRewritePass(_options.StrictRewrite, form);
         _live = _rewrite.Run(_live);
         foreach (var f in _rewrite.Rewrites.SelectMany(rw => rw.Findings))
             _bag.Add(f);
         var totals = RewriteTotals.Of(_rewrite.Rewrites);
         _result.Rewrite = totals;
+        _result.EntryForm = form;
         if (totals.Patched + totals.Fallbacks > 0 && !_kernel.GlobalSymbols.ContainsKey(SlotAbi.SyscallEntrySymbol))
             _bag.Report(Rules.KernelWithoutSyscallEntry, new Location(_kernel.Path),
                 $"the application has {totals.Found} syscall site(s) to rewrite, but the kernel does not define {SlotAbi.SyscallEntrySymbol}");
@@ -454,11 +474,12 @@ public sealed class Linker
 
     private Location ScriptLocation(ScriptPosition p) => new(p.File, SourceFile: p.File, SourceLine: p.Line);
 
-    /// <summary>Slot ABI v1 (the check validate makes too), and no application linked yet.</summary>
+    /// <summary>A slot ABI version ukl-link speaks (the check validate makes too), and no application linked yet.</summary>
     private IReadOnlyList<Slot>? CheckKernel(KernelImage kernel)
     {
         if (SlotAbiCheck.Check(kernel, _bag) is not ({ } slots, { } descriptor))
             return null;
+        _descriptor = descriptor;
         if (descriptor.HasApplication)
         {
             _bag.Report(Rules.KernelNotUkl, new Location(kernel.Path, Symbol: SlotAbi.DescriptorSymbol),

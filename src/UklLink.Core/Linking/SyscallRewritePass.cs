@@ -17,7 +17,8 @@ internal sealed class SyscallRewritePass
     private readonly SyscallRewriter _rewriter;
     private readonly Dictionary<(ObjectFile, string), InputSymbol> _named = new();
 
-    public SyscallRewritePass(bool strict) => _rewriter = new SyscallRewriter(new RewriteOptions { StrictRewrite = strict });
+    public SyscallRewritePass(bool strict, SyscallEntryForm form) =>
+        _rewriter = new SyscallRewriter(new RewriteOptions { StrictRewrite = strict, EntryForm = form });
 
     public List<SectionRewrite> Rewrites { get; } = new();
 

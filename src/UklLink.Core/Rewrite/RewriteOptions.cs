@@ -9,6 +9,10 @@ public sealed record RewriteOptions
     /// bottom 2 GiB).</summary>
     public string EntrySymbol { get; init; } = SlotAbi.SyscallEntrySymbol;
 
+    /// <summary>How trampolines enter the kernel: <see cref="SyscallEntryForm.JumpRcx"/> for a slot ABI v2 kernel (the
+    /// default), <see cref="SyscallEntryForm.CallRcx"/> for a v1 kernel.</summary>
+    public SyscallEntryForm EntryForm { get; init; } = SyscallEntryForm.JumpRcx;
+
     /// <summary>The vector of the in-place <c>int $N</c> fallback.</summary>
     public byte TrapVector { get; init; } = SlotAbi.SyscallTrapVector;
 

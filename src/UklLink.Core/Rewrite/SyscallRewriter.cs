@@ -13,7 +13,9 @@ namespace UklLink.Rewrite;
 /// (docs/slot-abi.md §4), before layout and relocation. For each site it looks for a window of whole instructions
 /// around the <c>syscall</c>, at least 5 bytes long, that nothing jumps into or refers to except at its start;
 /// the window becomes <c>jmp trampoline</c> (E9 rel32, the rest int3) and the trampoline runs the moved
-/// instructions around <c>mov $ukl_entry_SYSCALL_64, %rcx; call *%rcx</c>, then jumps back to the window's end.
+/// instructions around the kernel entry in the <see cref="RewriteOptions.EntryForm"/> the kernel expects (v2:
+/// <c>lea resume(%rip), %r11; mov $ukl_entry_SYSCALL_64, %rcx; jmp *%rcx</c>, v1: <c>mov ...; call *%rcx</c>),
+/// then jumps back to the window's end.
 /// A site without such a window becomes <c>int $SyscallTrapVector</c> in place; bytes not proven to be code are
 /// left alone. Either is reported.
 /// One instance can rewrite any number of sections (of any objects); it caches per-object indexes. Not thread-safe.
@@ -363,7 +365,8 @@ public sealed class SyscallRewriter
     /// <summary>Assembles the trampoline and patches the window; returns why not if the encoder refuses.</summary>
     private string? EmitTrampoline(State st, DecodedInstruction site, Window w, InputSymbol? function)
     {
-        // The block: moved-before, mov $entry,%rcx, call *%rcx, moved-after, jmp back.
+        // The block: moved-before, [lea resume(%rip),%r11,] mov $entry,%rcx, call/jmp *%rcx, [resume:] moved-after,
+        // jmp back.
         var moved = new List<DecodedInstruction?>();
         var block = new List<Instruction>();
         void Add(Instruction instr, DecodedInstruction? from)
@@ -374,10 +377,18 @@ public sealed class SyscallRewriter
         }
         foreach (var d in w.Before)
             Add(d.Instruction, d);
+        bool jump = Options.EntryForm == SyscallEntryForm.JumpRcx;
+        int leaIndex = -1;
+        if (jump)
+        {
+            // lea resume(%rip), %r11: the displacement is fixed below, once the encoder has placed the instructions.
+            leaIndex = block.Count;
+            Add(Instruction.Create(Code.Lea_r64_m, Register.R11, new MemoryOperand(Register.RIP, (long)AssemblyBase)), null);
+        }
         int movIndex = block.Count;
         Add(Instruction.Create(Code.Mov_rm64_imm32, Register.RCX, 0), null);
-        int callIndex = block.Count;
-        Add(Instruction.Create(Code.Call_rm64, Register.RCX), null);
+        int enterIndex = block.Count;
+        Add(Instruction.Create(jump ? Code.Jmp_rm64 : Code.Call_rm64, Register.RCX), null);
         foreach (var d in w.After)
             Add(d.Instruction, d);
         int jumpIndex = -1;
@@ -400,6 +411,15 @@ public sealed class SyscallRewriter
             ulong end = k + 1 < block.Count ? result.NewInstructionOffsets[k + 1] : (ulong)code.Length;
             var co = result.ConstantOffsets[k];
             var instr = block[k];
+            if (k == leaIndex)
+            {
+                // The resume address is the instruction after the jmp *%rcx, in the trampoline itself.
+                if (co.DisplacementSize != 4)
+                    return "the resume address is not a rel32 displacement";
+                ulong resume = result.NewInstructionOffsets[enterIndex] + 2;
+                BitConverter.TryWriteBytes(code.AsSpan((int)(start + co.DisplacementOffset), 4), (int)(resume - end));
+                continue;
+            }
             if (k == movIndex)
             {
                 relocs.Add(new RewriteRelocation(start + co.ImmediateOffset, R_X86_64_32S, new NamedSymbolTarget(Options.EntrySymbol), 0));
@@ -455,7 +475,7 @@ public sealed class SyscallRewriter
         foreach (var r in relocs)
             code.AsSpan((int)r.Offset, Get(r.Type).FieldSize).Clear();
 
-        st.Trampolines.Add(new Trampoline(index, site.Offset, code, relocs) { CallOffset = (int)result.NewInstructionOffsets[callIndex] });
+        st.Trampolines.Add(new Trampoline(index, site.Offset, code, relocs) { EntryOffset = (int)result.NewInstructionOffsets[enterIndex] });
         var data = st.Data;
         data[w.Start] = 0xE9;
         data.AsSpan((int)w.Start + 1, 4).Clear();

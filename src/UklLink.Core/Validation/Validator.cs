@@ -12,7 +12,9 @@ namespace UklLink.Validation;
 /// <summary>
 /// The checks of <c>ukl-link validate</c>: everything that can be known about the application's objects (and, with a
 /// kernel, about how they bind to it) before anything is linked or booted. Every object is checked, including archive
-/// members the link would not pull in, so a library is judged whole; undefined symbols are judged on the link closure.
+/// members the link would not pull in, so a library is judged whole; undefined symbols are judged on the link closure,
+/// and red-zone use is an error only in what the link includes, and only for a kernel that is not red-zone safe
+/// (<see cref="RedZoneCheck"/>, the check link makes too).
 /// </summary>
 public sealed class Validator
 {
@@ -25,21 +27,29 @@ public sealed class Validator
     private readonly FindingBag _bag = new();
     private readonly Locator _locator = new();
     private readonly SyscallRewriter _rewriter = new();
+    private readonly RedZoneCheck _redZone;
+
+    private Validator() => _redZone = new RedZoneCheck(_locator);
 
     public static FindingBag Run(InputSet inputs, KernelImage? kernel)
     {
         var v = new Validator();
         foreach (var rejected in inputs.Rejected)
             v._bag.Report(Rules.WrongObjectKind, new Location(rejected.RejectedPath, rejected.Member), $"{rejected.DisplayName} {rejected.Reason}", rejected.Fix);
+        // The kernel's findings come last; its descriptor decides how serious red-zone use is.
+        var kernelBag = new FindingBag();
+        var checkedKernel = kernel is null ? null : SlotAbiCheck.Check(kernel, kernelBag);
+        var resolution = Resolver.Resolve(inputs, name => LinkerDefinedSymbols.Default.Contains(name) || kernel is not null && kernel.GlobalSymbols.ContainsKey(name));
+        var linked = resolution.Included.ToHashSet();
         foreach (var obj in inputs.AllObjects)
-            v.CheckObject(obj);
-        v.CheckResolution(inputs, kernel);
+            v.CheckObject(obj, RedZoneCheck.SeverityFor(checkedKernel?.Descriptor, linked.Contains(obj)));
+        v.CheckResolution(resolution, kernel is not null);
         if (kernel is not null)
-            v.CheckKernel(kernel);
+            v.CheckKernel(kernel, kernelBag, checkedKernel);
         return v._bag;
     }
 
-    private void CheckObject(ObjectFile obj)
+    private void CheckObject(ObjectFile obj, (Severity Severity, RedZoneCheck.Reason Reason) redZone)
     {
         foreach (var section in obj.AllSections)
         {
@@ -51,14 +61,14 @@ public sealed class Validator
                 _bag.Report(Rules.ExecutableStack, At(section, null), "the object requests an executable stack");
             CheckRelocations(section);
             if (section.IsExecutable && section.IsAlloc && !section.IsNoBits)
-                CheckCode(section);
+                CheckSyscalls(section);
         }
 
         foreach (var sym in obj.Symbols)
             if (sym.Type == STT_GNU_IFUNC && sym.IsDefined)
                 _bag.Report(Rules.IndirectFunction, At(sym.Section, sym.Value, sym), $"'{sym.Name}' is an indirect function (STT_GNU_IFUNC), resolved by the C library's start-up through .rela.iplt");
 
-        CheckProducers(obj);
+        _redZone.Check(obj, redZone.Severity, redZone.Reason, _bag);
     }
 
     private static bool IsLegacyConstructorSection(string name) =>
@@ -99,59 +109,28 @@ public sealed class Validator
         return r.Addend != 0 && s.Type == STT_SECTION ? $"'{name}'+0x{r.Addend:x}" : $"'{name}'";
     }
 
-    private void CheckCode(InputSection section)
+    private void CheckSyscalls(InputSection section)
     {
         var regions = CodeRegion.Find(section);
         var syscalls = SyscallScanner.FindSyscalls(section, regions);
-        if (syscalls.Count > 0)
-        {
-            var functions = syscalls.Select(o => CodeRegion.EnclosingSymbol(section, o)?.Name).OfType<string>().Distinct().Take(5).ToList();
-            string where = functions.Count > 0 ? $" (in {string.Join(", ", functions)})" : "";
-            _bag.Report(Rules.SyscallSites, At(section, syscalls[0]),
-                $"{syscalls.Count} syscall instruction{(syscalls.Count == 1 ? "" : "s")} in {section.Name}{where}; `ukl-link link` rewrites them into calls to {SlotAbi.SyscallEntrySymbol}");
-        }
+        if (syscalls.Count == 0)
+            return;
+        var functions = syscalls.Select(o => CodeRegion.EnclosingSymbol(section, o)?.Name).OfType<string>().Distinct().Take(5).ToList();
+        string where = functions.Count > 0 ? $" (in {string.Join(", ", functions)})" : "";
+        _bag.Report(Rules.SyscallSites, At(section, syscalls[0]),
+            $"{syscalls.Count} syscall instruction{(syscalls.Count == 1 ? "" : "s")} in {section.Name}{where}; `ukl-link link` rewrites them into calls to {SlotAbi.SyscallEntrySymbol}");
 
         // What `link` will have to do with the sites: the same analysis, so fallbacks are reported before linking.
-        if (syscalls.Count > 0)
-            foreach (var f in _rewriter.Rewrite(section).Findings)
-                _bag.Add(f);
-
-        foreach (var (region, uses) in RedZoneAnalyzer.Analyze(section, regions))
-        {
-            var first = uses[0];
-            long deepest = uses.Max(u => u.BytesBelow);
-            string more = uses.Count > 1 ? $" ({uses.Count} instructions, up to {deepest} bytes below %rsp)" : "";
-            _bag.Report(Rules.RedZoneUse, At(section, first.Offset),
-                $"{region.Name} uses the red zone: `{first.Instruction}` accesses {first.BytesBelow} bytes below %rsp{more}");
-        }
+        foreach (var f in _rewriter.Rewrite(section).Findings)
+            _bag.Add(f);
     }
 
-    private void CheckProducers(ObjectFile obj)
+    private void CheckResolution(Resolution resolution, bool withKernel)
     {
-        var map = SourceMapOf(obj);
-        if (map is null)
-            return;
-        foreach (var cu in map.CompileUnits)
-        {
-            string? producer = cu.Producer;
-            // GCC records its switches in DW_AT_producer (-grecord-gcc-switches, on by default); the assembler and
-            // producers that record no switches say nothing about the red zone.
-            if (producer is null || !producer.StartsWith("GNU ", StringComparison.Ordinal) || producer.StartsWith("GNU AS", StringComparison.Ordinal) || !producer.Contains(" -", StringComparison.Ordinal))
-                continue;
-            if (producer.Contains("-mno-red-zone", StringComparison.Ordinal))
-                continue;
-            _bag.Report(Rules.RedZoneFlagMissing, new Location(obj.Path, obj.Member, SourceFile: cu.Name),
-                $"{cu.Name ?? "compile unit"} was compiled without -mno-red-zone (producer: \"{producer}\")");
-        }
-    }
-
-    private void CheckResolution(InputSet inputs, KernelImage? kernel)
-    {
-        var resolution = Resolver.Resolve(inputs, name => LinkerDefinedSymbols.Default.Contains(name) || kernel is not null && kernel.GlobalSymbols.ContainsKey(name));
         foreach (var d in resolution.Duplicates)
             _bag.Report(Rules.DuplicateDefinition, At(d.Second.Section, d.Second.Value, d.Second),
                 $"duplicate symbol: {d.Name} (also defined in {d.First.File.DisplayName})");
-        if (kernel is null)
+        if (!withKernel)
             return; // without the kernel's symbol table nothing can be called undefined
         foreach (var u in resolution.Undefined)
         {
@@ -163,20 +142,20 @@ public sealed class Validator
         }
     }
 
-    private void CheckKernel(KernelImage kernel)
+    private void CheckKernel(KernelImage kernel, FindingBag kernelBag, (IReadOnlyList<Slot> Slots, SlotDescriptor Descriptor)? checkedKernel)
     {
-        if (SlotAbiCheck.Check(kernel, _bag) is not ({ } slots, { } descriptor))
+        foreach (var f in kernelBag.Findings)
+            _bag.Add(f);
+        if (checkedKernel is not ({ } slots, { } descriptor))
             return;
         string sizes = string.Join(", ", slots.Select(s => $"{s.Name.Role} {FormatSize(s.Size)}"));
         string app = descriptor.HasApplication ? "an application is already linked" : "no application linked";
         _bag.Report(Rules.KernelDescriptor, new Location(kernel.Path, Symbol: SlotAbi.DescriptorSymbol),
-            $"kernel carries UKL slot ABI v{descriptor.AbiVersion} ({sizes}; {app})");
+            $"kernel carries UKL slot ABI v{descriptor.AbiVersion} ({sizes}; {app}; features: {descriptor.FeatureText})");
     }
 
     private static string FormatSize(ulong bytes) =>
         bytes % (1024 * 1024) == 0 ? $"{bytes / (1024 * 1024)} MiB" : bytes % 1024 == 0 ? $"{bytes / 1024} KiB" : $"{bytes} bytes";
-
-    private SourceMap? SourceMapOf(ObjectFile obj) => _locator.SourceMapOf(obj);
 
     private Location At(InputSection? section, ulong? offset, InputSymbol? symbol = null) => _locator.At(section, offset, symbol);
 }

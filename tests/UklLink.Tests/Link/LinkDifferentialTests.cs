@@ -90,10 +90,10 @@ public class LinkDifferentialTests
     [Fact] public void StartStop() => Fake(LinkCorpus.StartStop);
 
     /// <summary>glibc's libc.a from crt1.o to crtn.o: IFUNCs (.iplt, .igot.plt, .rela.iplt), .init/.fini, .eh_frame_hdr.</summary>
-    [Fact] public void GlibcProgram() => Check(LinkCorpus.GlibcProgram, TestKernel.Fake, rewrite: false);
+    [Fact] public void GlibcProgram() => Check(LinkCorpus.GlibcProgram, TestKernel.FakeRedZoneSafe, rewrite: false);
 
     /// <summary>libstdc++.a, libm.a (an input script), __dso_handle from crtbeginS.o, exceptions through .eh_frame_hdr.</summary>
-    [Fact] public void CxxProgram() => Check(LinkCorpus.CxxProgram, TestKernel.Fake, rewrite: false);
+    [Fact] public void CxxProgram() => Check(LinkCorpus.CxxProgram, TestKernel.FakeRedZoneSafe, rewrite: false);
 
     /// <summary>
     /// A real C library: a printf program against Debian's musl built with the UKL flags (toolchain/build-musl),

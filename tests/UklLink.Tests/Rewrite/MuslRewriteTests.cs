@@ -53,10 +53,12 @@ public class MuslRewriteTests(ITestOutputHelper output)
             Assert.All(rw.Findings, f => Assert.Equal(rw.Section.File.Member, f.Location.Member));
             foreach (var t in rw.Trampolines)
             {
-                Assert.Equal(new byte[] { 0xFF, 0xD1 }, t.Code[t.CallOffset..(t.CallOffset + 2)]);
+                // v2 (the default form): lea resume(%rip),%r11; mov $entry,%rcx; jmp *%rcx.
+                Assert.Equal(new byte[] { 0xFF, 0xE1 }, t.Code[t.EntryOffset..(t.EntryOffset + 2)]);
+                Assert.Equal(new byte[] { 0x4C, 0x8D, 0x1D, 0x09, 0, 0, 0 }, t.Code[(t.EntryOffset - 14)..(t.EntryOffset - 7)]);
                 var entry = Assert.Single(t.Relocations, r => r.Target is NamedSymbolTarget);
                 Assert.Equal(X86_64.RelocationTypes.R_X86_64_32S, entry.Type);
-                Assert.Equal((ulong)t.CallOffset - 4, entry.Offset);
+                Assert.Equal((ulong)t.EntryOffset - 4, entry.Offset);
             }
         }
         // Every patched site's window begins with the jump to its own trampoline.

@@ -60,8 +60,8 @@ public class RewriteBehaviourTests
         var jump = System.Text.RegularExpressions.Regex.Match(disasm, @"<mov_imm>:\s+[0-9a-f]+:\s+jmp\s+([0-9a-f]+) ");
         Assert.True(jump.Success, "mov_imm does not start with a jmp");
         ulong tramp = Convert.ToUInt64(jump.Groups[1].Value, 16);
-        string code = Toolchain.Run($"objdump -d --no-show-raw-insn --start-address=0x{tramp:x} --stop-address=0x{tramp + 19:x} {after}");
-        Assert.Matches(@"mov\s+\$0x27,%eax\s+[0-9a-f]+:\s+mov\s+\$0x[0-9a-f]+,%rcx\s+[0-9a-f]+:\s+call\s+\*%rcx\s+[0-9a-f]+:\s+jmp", code);
+        string code = Toolchain.Run($"objdump -d --no-show-raw-insn --start-address=0x{tramp:x} --stop-address=0x{tramp + 26:x} {after}");
+        Assert.Matches(@"mov\s+\$0x27,%eax\s+[0-9a-f]+:\s+lea\s+0x9\(%rip\),%r11\s.*\n\s+[0-9a-f]+:\s+mov\s+\$0x[0-9a-f]+,%rcx\s+[0-9a-f]+:\s+jmp\s+\*%rcx\s+[0-9a-f]+:\s+jmp", code);
     }
 
     [Fact]

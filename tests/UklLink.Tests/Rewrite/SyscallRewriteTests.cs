@@ -9,8 +9,9 @@ using Xunit;
 namespace UklLink.Tests.Rewrite;
 
 /// <summary>
-/// The exact rewrite of each hand-written case in fixtures/rewrite/sites.s: the section's new bytes and relocations,
-/// the trampoline's bytes and relocations, or the fallback and its reason.
+/// The exact rewrite of each hand-written case in fixtures/rewrite/sites.s for a slot ABI v1 kernel (trampolines enter
+/// with <c>call *%rcx</c>): the section's new bytes and relocations, the trampoline's bytes and relocations, or the
+/// fallback and its reason. <see cref="SyscallRewriteV2Tests"/> has the v2 form.
 /// </summary>
 public class SyscallRewriteTests : IDisposable
 {
@@ -20,7 +21,7 @@ public class SyscallRewriteTests : IDisposable
     public SyscallRewriteTests()
     {
         string obj = Toolchain.Assemble(Toolchain.FixtureSource("rewrite/sites.s"), "sites");
-        (_inputs, _, _rewrites) = RewriteHarness.Rewrite(obj);
+        (_inputs, _, _rewrites) = RewriteHarness.Rewrite(obj, new RewriteOptions { EntryForm = SyscallEntryForm.CallRcx });
     }
 
     public void Dispose() => _inputs.Dispose();
@@ -51,7 +52,7 @@ public class SyscallRewriteTests : IDisposable
         Assert.Equal(Hex(code), Convert.ToHexString(t.Code));
         Assert.Equal(codeRelocs, Relocs(t.Relocations));
         // The instruction that enters the kernel is the 2-byte call *%rcx (restart contract, slot-abi.md §4).
-        Assert.Equal(new byte[] { 0xFF, 0xD1 }, t.Code[t.CallOffset..(t.CallOffset + 2)]);
+        Assert.Equal(new byte[] { 0xFF, 0xD1 }, t.Code[t.EntryOffset..(t.EntryOffset + 2)]);
         Assert.True(rw.Changed);
         Assert.Empty(rw.Findings);
         return rw;

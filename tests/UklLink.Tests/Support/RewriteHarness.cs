@@ -11,14 +11,24 @@ namespace UklLink.Tests.Support;
 /// </summary>
 public static class RewriteHarness
 {
-    /// <summary>The user-space stand-in for the kernel's alternate entry: same registers in and out.</summary>
+    /// <summary>
+    /// The user-space stand-in for a slot ABI v2 kernel's alternate entry, reached by <c>jmp *%rcx</c> with the resume
+    /// address in %r11 (the default <see cref="SyscallEntryForm"/>): the real `syscall`, then back to %r11 with the
+    /// flags as they were (sysret restores them). Unlike the kernel it needs the stack to keep %r11 across the
+    /// syscall; it stays clear of the caller's red zone. Not for clone with a new stack or vfork (the harness's
+    /// programs use neither).
+    /// </summary>
     public const string EntryShim = """
             .text
             .globl ukl_entry_SYSCALL_64
             .type ukl_entry_SYSCALL_64,@function
         ukl_entry_SYSCALL_64:
+            lea -128(%rsp), %rsp
+            push %r11
             syscall
-            ret
+            pop %r11
+            lea 128(%rsp), %rsp
+            jmp *%r11
             .size ukl_entry_SYSCALL_64, .-ukl_entry_SYSCALL_64
             .section .note.GNU-stack,"",@progbits
         """;
