@@ -59,12 +59,15 @@ public sealed class SourceMap
             ulong s = sym.Section is { } target ? SyntheticBase(target) + sym.Value : sym.Value;
             ulong value = unchecked(s + (ulong)r.Addend);
             var span = bytes.AsSpan((int)r.Offset);
-            switch (RelocationTypes.Get(r.Type).FieldSize)
+            var type = RelocationTypes.Get(r.Type);
+            if (!type.DwarfRelevant)
+                continue;
+            switch (type.FieldSize)
             {
-                case 4 when r.Type is RelocationTypes.R_X86_64_32 or RelocationTypes.R_X86_64_32S or RelocationTypes.R_X86_64_DTPOFF32:
+                case 4:
                     BinaryPrimitives.WriteUInt32LittleEndian(span, (uint)value);
                     break;
-                case 8 when r.Type is RelocationTypes.R_X86_64_64 or RelocationTypes.R_X86_64_DTPOFF64:
+                case 8:
                     BinaryPrimitives.WriteUInt64LittleEndian(span, value);
                     break;
             }

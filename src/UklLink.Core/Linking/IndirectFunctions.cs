@@ -52,9 +52,7 @@ internal sealed class IndirectFunction(object key, InputSymbol definition)
         bool readOnly = !section.IsWritable;
         switch (r.Type)
         {
-            case R_X86_64_GOTPCREL:
-            case R_X86_64_GOTPCRELX:
-            case R_X86_64_REX_GOTPCRELX:
+            case var t when Get(t).GotLoad:
                 GotReferenced = true;
                 break;
             case R_X86_64_PLT32:

@@ -39,7 +39,7 @@ internal sealed class LinkerMadeSections
         foreach (var section in live)
             foreach (var r in section.Relocations)
             {
-                gotRelative |= r.Type is RelocationTypes.R_X86_64_GOTPC32 or RelocationTypes.R_X86_64_GOTPC64 or RelocationTypes.R_X86_64_GOTOFF64;
+                gotRelative |= RelocationTypes.Get(r.Type).UsesGotBase;
                 var key = SymbolValues.GotKey(r.Symbol, resolution);
                 if (Definition(r.Symbol, resolution) is { } definition && IndirectFunction.Is(definition))
                 {
@@ -48,7 +48,7 @@ internal sealed class LinkerMadeSections
                     f.Note(r);
                     continue;
                 }
-                if (r.Type is RelocationTypes.R_X86_64_GOTPCREL or RelocationTypes.R_X86_64_GOTPCRELX or RelocationTypes.R_X86_64_REX_GOTPCRELX
+                if (RelocationTypes.Get(r.Type).GotLoad
                     && Relocator.NeedsGotEntry(r, section.Data, preliminary.Resolve(r.Symbol)))
                     gotKeys.Add(key);
             }

@@ -115,7 +115,7 @@ internal sealed class CodeMap
         {
             if (r.Offset < (ulong)_data.Length && _owner[r.Offset] != 0)
                 continue;
-            if (r.Symbol.Section == section && r.Type is RelocationTypes.R_X86_64_64 or RelocationTypes.R_X86_64_32S or RelocationTypes.R_X86_64_32)
+            if (r.Symbol.Section == section && RelocationTypes.Get(r.Type).AbsoluteAddress)
             {
                 ulong target = (ulong)((long)r.Symbol.Value + r.Addend);
                 AddBoundary(target, $"a code pointer at {section.Name}+0x{r.Offset:x}");
@@ -321,11 +321,7 @@ internal sealed class CodeMap
         }
     }
 
-    internal static bool IsPcRelative(uint type) => type is RelocationTypes.R_X86_64_PC32 or RelocationTypes.R_X86_64_PLT32
-        or RelocationTypes.R_X86_64_PC64 or RelocationTypes.R_X86_64_PC16 or RelocationTypes.R_X86_64_PC8
-        or RelocationTypes.R_X86_64_GOTPCREL or RelocationTypes.R_X86_64_GOTPCRELX or RelocationTypes.R_X86_64_REX_GOTPCRELX
-        or RelocationTypes.R_X86_64_GOTTPOFF or RelocationTypes.R_X86_64_TLSGD or RelocationTypes.R_X86_64_TLSLD
-        or RelocationTypes.R_X86_64_GOTPC32 or RelocationTypes.R_X86_64_GOTPC32_TLSDESC;
+    private static bool IsPcRelative(uint type) => RelocationTypes.Get(type).PcRelative;
 
     private string? InDataObject(ulong offset)
     {

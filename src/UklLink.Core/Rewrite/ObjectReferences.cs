@@ -65,7 +65,7 @@ internal sealed class ObjectReferences
                 string from = $"relocation at {src.Name}+0x{r.Offset:x}";
                 switch (r.Type)
                 {
-                    case R_X86_64_64 or R_X86_64_32 or R_X86_64_32S:
+                    case var t when Get(t).AbsoluteAddress:
                         AddRef(target, value, src.IsExecutable ? ReferenceKind.Boundary : ReferenceKind.CodePointer, from);
                         break;
                     case R_X86_64_PLT32 when src.IsExecutable:
@@ -84,7 +84,7 @@ internal sealed class ObjectReferences
                         else
                             pcRelativeFromData.Add(r);
                         break;
-                    case R_X86_64_GOTPCREL or R_X86_64_GOTPCRELX or R_X86_64_REX_GOTPCRELX:
+                    case var t when Get(t).GotLoad:
                         AddRef(target, (long)r.Symbol.Value, ReferenceKind.CodePointer, from);
                         break;
                 }

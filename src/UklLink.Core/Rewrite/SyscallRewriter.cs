@@ -3,6 +3,7 @@ using Iced.Intel;
 using UklLink.Analysis;
 using UklLink.Diagnostics;
 using UklLink.Inputs;
+using UklLink.X86_64;
 using static UklLink.X86_64.RelocationTypes;
 
 namespace UklLink.Rewrite;
@@ -344,13 +345,11 @@ public sealed class SyscallRewriter
         {
             bool atDisp = c.HasDisplacement && r.Offset == d.Offset + c.DisplacementOffset;
             bool atImm = c.HasImmediate && r.Offset == d.Offset + c.ImmediateOffset;
-            bool ok = r.Type switch
+            bool ok = Get(r.Type).Move switch
             {
-                R_X86_64_64 or R_X86_64_32 or R_X86_64_32S or R_X86_64_TPOFF32 or R_X86_64_SIZE32 or R_X86_64_SIZE64 =>
-                    !(atImm && d.IsDirectBranch),
-                R_X86_64_PC32 or R_X86_64_PLT32 => atDisp && i.IsIPRelativeMemoryOperand || atImm && d.IsDirectBranch,
-                R_X86_64_GOTPCREL or R_X86_64_GOTPCRELX or R_X86_64_REX_GOTPCRELX or R_X86_64_GOTTPOFF =>
-                    atDisp && i.IsIPRelativeMemoryOperand,
+                WindowMove.UnlessBranchTarget => !(atImm && d.IsDirectBranch),
+                WindowMove.RipDisplacementOrBranch => atDisp && i.IsIPRelativeMemoryOperand || atImm && d.IsDirectBranch,
+                WindowMove.RipDisplacement => atDisp && i.IsIPRelativeMemoryOperand,
                 _ => false,
             };
             if (!ok)
@@ -450,11 +449,11 @@ public sealed class SyscallRewriter
                     continue; // marks the instruction only; nothing to patch
                 else
                     return $"cannot place the {Get(r.Type).Name} relocation of `{d.Instruction}` in the re-encoded instruction";
-                if (r.Type is R_X86_64_GOTPCREL or R_X86_64_GOTPCRELX or R_X86_64_REX_GOTPCRELX or R_X86_64_GOTTPOFF
+                if (Get(r.Type).RewritesInstruction
                     && !SameBytesBefore(st.Map.Section.Data, d, at, original, field - start))
                     return $"`{d.Instruction}` changed encoding, which the linker's {Get(r.Type).Name} relaxation depends on";
                 long addend = r.Addend;
-                if (CodeMap.IsPcRelative(r.Type))
+                if (Get(r.Type).PcRelative)
                     addend += (long)(d.End - r.Offset) - (long)(end - field); // keep S + A + (end - P)
                 relocs.Add(new RewriteRelocation(field, r.Type, new SymbolTarget(r.Symbol), addend) { Original = r });
             }

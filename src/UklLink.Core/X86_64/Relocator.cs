@@ -37,7 +37,7 @@ public static class Relocator
     /// <summary>True when a relocation needs a GOT slot because its instruction cannot be relaxed.</summary>
     public static bool NeedsGotEntry(InputRelocation r, byte[] data, RelocationTarget target)
     {
-        return r.Type is R_X86_64_GOTPCREL or R_X86_64_GOTPCRELX or R_X86_64_REX_GOTPCRELX && GotRelaxation(r, data, target) == GotForm.Keep;
+        return RelocationTypes.Get(r.Type).GotLoad && GotRelaxation(r, data, target) == GotForm.Keep;
     }
 
     private enum GotForm { Keep, Lea, MovImmediate, Call, Jump, TestImmediate, BinopImmediate }
@@ -50,7 +50,7 @@ public static class Relocator
         byte opcode = data[off - 2], modrm = data[off - 1];
         // Without the X marking only "mov foo@GOTPCREL(%rip), %reg" is known to be an instruction ld may rewrite, and
         // ld turns it into a lea when the symbol lives in a section.
-        if (r.Type == R_X86_64_GOTPCREL)
+        if (!RelocationTypes.Get(r.Type).RelaxableGotLoad)
             return opcode == 0x8b && (modrm & 0xc7) == 0x05 && target.Kind is TargetKind.Section or TargetKind.Absolute ? GotForm.Lea : GotForm.Keep;
         bool absolute = target.Kind is TargetKind.Absolute or TargetKind.UndefinedWeak;
         bool rexW = r.Type == R_X86_64_REX_GOTPCRELX && off >= 3 && (data[off - 3] & 0x48) == 0x48;
@@ -102,7 +102,7 @@ public static class Relocator
                     problems.Add(new RelocationProblem(r, RelocationProblemKind.Discarded, $"relocation {type.Name} refers to '{target.Name}' in a discarded section"));
                 continue; // ld resolves references from debug info to discarded code as 0: the field stays as assembled
             }
-            if (target.Kind == TargetKind.IndirectAtStartup && r.Type is not (R_X86_64_GOTPCREL or R_X86_64_GOTPCRELX or R_X86_64_REX_GOTPCRELX))
+            if (target.Kind == TargetKind.IndirectAtStartup && !type.GotLoad)
             {
                 if (r.Type != R_X86_64_64)
                     problems.Add(new RelocationProblem(r, RelocationProblemKind.Unsupported,
@@ -117,51 +117,51 @@ public static class Relocator
             switch (r.Type)
             {
                 case R_X86_64_64:
-                    Write64(span, at, s + (ulong)a);
+                    Write(span, at, s + (ulong)a, r, type, problems);
                     break;
                 case R_X86_64_PC64:
-                    Write64(span, at, s + (ulong)a - p);
+                    Write(span, at, s + (ulong)a - p, r, type, problems);
                     break;
                 case R_X86_64_PC32:
                 case R_X86_64_PLT32:
-                    WriteSigned(span, at, 4, (long)(s + (ulong)a - p), r, type, problems);
+                    Write(span, at, s + (ulong)a - p, r, type, problems);
                     break;
                 case R_X86_64_32:
-                    WriteUnsigned(span, at, 4, s + (ulong)a, r, type, problems);
+                    Write(span, at, s + (ulong)a, r, type, problems);
                     break;
                 case R_X86_64_32S:
-                    WriteSigned(span, at, 4, (long)(s + (ulong)a), r, type, problems);
+                    Write(span, at, s + (ulong)a, r, type, problems);
                     break;
                 case R_X86_64_16:
-                    WriteUnsigned(span, at, 2, s + (ulong)a, r, type, problems);
+                    Write(span, at, s + (ulong)a, r, type, problems);
                     break;
                 case R_X86_64_PC16:
-                    WriteSigned(span, at, 2, (long)(s + (ulong)a - p), r, type, problems);
+                    Write(span, at, s + (ulong)a - p, r, type, problems);
                     break;
                 case R_X86_64_8:
-                    WriteUnsigned(span, at, 1, s + (ulong)a, r, type, problems);
+                    Write(span, at, s + (ulong)a, r, type, problems);
                     break;
                 case R_X86_64_PC8:
-                    WriteSigned(span, at, 1, (long)(s + (ulong)a - p), r, type, problems);
+                    Write(span, at, s + (ulong)a - p, r, type, problems);
                     break;
                 case R_X86_64_SIZE32:
-                    WriteUnsigned(span, at, 4, target.Size + (ulong)a, r, type, problems);
+                    Write(span, at, target.Size + (ulong)a, r, type, problems);
                     break;
                 case R_X86_64_SIZE64:
-                    Write64(span, at, target.Size + (ulong)a);
+                    Write(span, at, target.Size + (ulong)a, r, type, problems);
                     break;
                 case R_X86_64_TPOFF32:
-                    WriteSigned(span, at, 4, (long)TpOff(s + (ulong)a, context), r, type, problems);
+                    Write(span, at, TpOff(s + (ulong)a, context), r, type, problems);
                     break;
                 case R_X86_64_TPOFF64:
-                    Write64(span, at, TpOff(s + (ulong)a, context));
+                    Write(span, at, TpOff(s + (ulong)a, context), r, type, problems);
                     break;
                 case R_X86_64_DTPOFF32:
                     // In code, DTPOFF32 follows a TLSLD sequence that was relaxed to LE: it becomes a TP offset.
-                    WriteSigned(span, at, 4, code ? (long)TpOff(s + (ulong)a, context) : (long)(s + (ulong)a - context.TlsStart), r, type, problems);
+                    Write(span, at, code ? TpOff(s + (ulong)a, context) : s + (ulong)a - context.TlsStart, r, type, problems);
                     break;
                 case R_X86_64_DTPOFF64:
-                    Write64(span, at, code ? TpOff(s + (ulong)a, context) : s + (ulong)a - context.TlsStart);
+                    Write(span, at, code ? TpOff(s + (ulong)a, context) : s + (ulong)a - context.TlsStart, r, type, problems);
                     break;
                 case R_X86_64_GOTPCREL:
                 case R_X86_64_GOTPCRELX:
@@ -169,13 +169,13 @@ public static class Relocator
                     ApplyGot(span, at, p, r, a, target, context, buffer, bufferOffset, problems);
                     break;
                 case R_X86_64_GOTPC32:
-                    WriteSigned(span, at, 4, (long)(context.GotBase + (ulong)a - p), r, type, problems);
+                    Write(span, at, context.GotBase + (ulong)a - p, r, type, problems);
                     break;
                 case R_X86_64_GOTPC64:
-                    Write64(span, at, context.GotBase + (ulong)a - p);
+                    Write(span, at, context.GotBase + (ulong)a - p, r, type, problems);
                     break;
                 case R_X86_64_GOTOFF64:
-                    Write64(span, at, s + (ulong)a - context.GotBase);
+                    Write(span, at, s + (ulong)a - context.GotBase, r, type, problems);
                     break;
                 case R_X86_64_GOTTPOFF:
                     if (!RelaxIeToLe(span, at, TpOff(s, context), r, type, problems))
@@ -203,7 +203,7 @@ public static class Relocator
     /// <summary>The relocation after a GD/LD sequence's first one is the call to __tls_get_addr, which relaxation removed.</summary>
     private static int SkipTlsGetAddr(IReadOnlyList<InputRelocation> relocations, int i)
     {
-        if (i + 1 < relocations.Count && relocations[i + 1].Type is R_X86_64_PLT32 or R_X86_64_PC32 or R_X86_64_GOTPCRELX or R_X86_64_REX_GOTPCRELX or R_X86_64_GOTPCREL)
+        if (i + 1 < relocations.Count && relocations[i + 1].Type is R_X86_64_PLT32 or R_X86_64_PC32 || RelocationTypes.Get(relocations[i + 1].Type).GotLoad)
             return i + 1;
         return i;
     }
@@ -371,7 +371,22 @@ public static class Relocator
         return false;
     }
 
-    private static void Write64(Span<byte> span, int at, ulong value) => BinaryPrimitives.WriteUInt64LittleEndian(span[at..], value);
+    /// <summary>Writes a value into the type's field, checked as the relocation table says (signed, unsigned or not at all).</summary>
+    private static void Write(Span<byte> span, int at, ulong value, InputRelocation r, RelocationType type, List<RelocationProblem> problems)
+    {
+        switch (type.Overflow)
+        {
+            case OverflowCheck.Signed:
+                WriteSigned(span, at, type.FieldSize, (long)value, r, type, problems);
+                break;
+            case OverflowCheck.Unsigned:
+                WriteUnsigned(span, at, type.FieldSize, value, r, type, problems);
+                break;
+            default:
+                WriteField(span, at, type.FieldSize, value);
+                break;
+        }
+    }
 
     private static void WriteSigned(Span<byte> span, int at, int size, long value, InputRelocation r, RelocationType type, List<RelocationProblem> problems)
     {

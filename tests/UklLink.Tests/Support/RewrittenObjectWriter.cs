@@ -1,9 +1,10 @@
 using System.Buffers.Binary;
 using System.Text;
 using UklLink.Inputs;
+using UklLink.Rewrite;
 using static UklLink.Inputs.ElfConstants;
 
-namespace UklLink.Rewrite;
+namespace UklLink.Tests.Support;
 
 /// <summary>
 /// Writes an input object back as an x86-64 ELF relocatable object with its rewritten sections: their new bytes and
@@ -12,6 +13,7 @@ namespace UklLink.Rewrite;
 /// how the tests run rewritten code in user space; it also shows how <see cref="RewriteTarget"/>s resolve:
 /// a section offset or trampoline becomes the section symbol plus an addend, a named symbol an undefined global.
 /// Every other section is copied; the symbol table, string tables and relocation sections are regenerated.
+/// Only the tests use it, so it lives here rather than in the library.
 /// </summary>
 public static class RewrittenObjectWriter
 {
