@@ -37,20 +37,6 @@ public sealed partial class NginxTests(ITestOutputHelper output)
         guest-exit $s
         """;
 
-    private static (int Exit, string Out) Tool(string file, string args, int timeoutSeconds = 30)
-    {
-        var psi = new ProcessStartInfo(file, args) { RedirectStandardError = true, RedirectStandardOutput = true };
-        using var p = Process.Start(psi)!;
-        var so = p.StandardOutput.ReadToEndAsync();
-        var se = p.StandardError.ReadToEndAsync();
-        if (!p.WaitForExit(timeoutSeconds * 1000))
-        {
-            p.Kill(entireProcessTree: true);
-            return (-1, so.Result + se.Result + $"\n(timed out after {timeoutSeconds}s)");
-        }
-        return (p.ExitCode, so.Result + se.Result);
-    }
-
     private string LinkNginx()
     {
         var m = KernelBuild.Ensure();
@@ -73,7 +59,7 @@ public sealed partial class NginxTests(ITestOutputHelper output)
     [Fact]
     public async Task PreForkingServerServesCurlAndShutsDownCleanlyOnSigquit()
     {
-        var prereq = Tool(Path.Combine(KernelBuild.RepoRoot, "scripts", "ensure-prereqs"), "curl", 600);
+        var prereq = RedisTests.Tool(Path.Combine(KernelBuild.RepoRoot, "scripts", "ensure-prereqs"), "curl", 600);
         Assert.True(prereq.Exit == 0, prereq.Out);
         var linked = LinkNginx();
         var dir = SampleBuild.Work("nginx-guest");
@@ -96,7 +82,7 @@ public sealed partial class NginxTests(ITestOutputHelper output)
         (int Exit, string Out) first = (-1, "");
         while (boot.Elapsed < TimeSpan.FromSeconds(120) && !guest.IsCompleted)
         {
-            first = Tool("curl", $"-s -i -m 5 http://127.0.0.1:{port}/", 10);
+            first = RedisTests.Tool("curl", $"-s -i -m 5 http://127.0.0.1:{port}/", 10);
             if (first.Exit == 0 && first.Out.Contains(Page, StringComparison.Ordinal)) break;
             await Task.Delay(500);
         }
@@ -104,8 +90,8 @@ public sealed partial class NginxTests(ITestOutputHelper output)
         var answers = new List<(int Exit, string Out)> { first };
         for (int round = 0; round < 10 && !guest.IsCompleted; round++)
             answers.AddRange(await Task.WhenAll(Enumerable.Range(0, 4)
-                .Select(_ => Task.Run(() => Tool("curl", $"-s -i -m 10 http://127.0.0.1:{port}/index.html", 20)))));
-        var missing = Tool("curl", $"-s -o /dev/null -w %{{http_code}} -m 10 http://127.0.0.1:{port}/missing", 20);
+                .Select(_ => Task.Run(() => RedisTests.Tool("curl", $"-s -i -m 10 http://127.0.0.1:{port}/index.html", 20)))));
+        var missing = RedisTests.Tool("curl", $"-s -o /dev/null -w %{{http_code}} -m 10 http://127.0.0.1:{port}/missing", 20);
         using (var c = new TcpClient())
         {
             try
