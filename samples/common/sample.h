@@ -12,6 +12,7 @@
 #define SYS_mmap 9
 #define SYS_rt_sigaction 13
 #define SYS_rt_sigreturn 15
+#define SYS_ioctl 16
 #define SYS_pipe 22
 #define SYS_nanosleep 35
 #define SYS_getpid 39

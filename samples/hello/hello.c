@@ -62,6 +62,9 @@ int main(int argc, char **argv)
     }
     put(checksum(greeting, sizeof greeting - 1) ? "\n" : " (checksum 0)\n");
     sys(SYS_write, 1, (long)line, len);
+    /* tcdrain (TCSBRK with a non-zero argument) when stdout is a terminal: as init, this process's exit panics
+     * the kernel at once, and the panic does not wait for the serial port to send what is still queued. */
+    sys(SYS_ioctl, 1, 0x5409, 1);
 
     if (argc > 1)
         for (const char *p = argv[1]; *p >= '0' && *p <= '9'; p++)

@@ -190,6 +190,7 @@ public static class RunCommand
 
         using var process = Process.Start(psi) ?? throw new GuestException($"{qemu} could not be started");
         process.StandardInput.Close();
+        var backlog = Task.Run(() => RaiseBacklogs(log, process.Id, machine));
         var qemuErrors = process.StandardError.ReadToEndAsync();
         using var consoleCopy = consoleFile is null ? null : new StreamWriter(consoleFile, append: false, new UTF8Encoding(false));
         var copy = Task.Run(() => CopyConsole(process.StandardOutput.BaseStream, stdout, consoleCopy));
@@ -255,6 +256,7 @@ public static class RunCommand
             }
         }
         copy.Wait(TimeSpan.FromSeconds(5));
+        backlog.Wait(TimeSpan.FromSeconds(5));
         Messages(final: true);
         string errors = qemuErrors.Wait(TimeSpan.FromSeconds(5)) ? qemuErrors.Result : "";
         var report = control.Read();
@@ -330,6 +332,18 @@ public static class RunCommand
         }
     }
 
+    /// <summary>QEMU listens on forwarded ports with a backlog of 1; give them a real one (HostForwardBacklog).</summary>
+    private static void RaiseBacklogs(ILogger log, int pid, QemuMachine machine)
+    {
+        if (machine.Ports.Count == 0)
+            return;
+        var problems = HostForwardBacklog.Raise(pid, machine.Ports, TimeSpan.FromSeconds(15));
+        foreach (var problem in problems)
+            log.Warning("{Problem:l}", problem);
+        if (problems.Count == 0)
+            log.Debug("listen backlog of the forwarded TCP ports raised to {Backlog}", HostForwardBacklog.DefaultBacklog);
+    }
+
     private static int Detached(ILogger log, string qemu, QemuMachine machine, string runDir, string pidPath, PortReadiness? readiness, int timeoutSeconds)
     {
         var start = Tooling.ExternalCommand.Run(qemu, machine.Arguments());
@@ -338,6 +352,8 @@ public static class RunCommand
         File.WriteAllText(DetachedRun.StateFile(pidPath), runDir + "\n");
         log.Debug("kernel messages and the init's reports: {Log:l}", machine.ControlLog!);
         var run = DetachedRun.Open(pidPath);
+        if (run.Pid is int qemuPid)
+            RaiseBacklogs(log, qemuPid, machine);
         if (readiness is not null)
         {
             int port = readiness.GuestPort;
