@@ -51,15 +51,29 @@ public sealed class RedisTests(ITestOutputHelper output)
         return port;
     }
 
-    internal static string LinkRedis()
+    /// <summary>redis-cli and redis-benchmark on the host (package redis-tools).</summary>
+    internal static void EnsureRedisTools()
     {
-        var m = KernelBuild.Ensure();
+        var prereq = Tool(Path.Combine(KernelBuild.RepoRoot, "scripts", "ensure-prereqs"), "redis-tools", 600);
+        Assert.True(prereq.Exit == 0, prereq.Out);
+    }
+
+    /// <summary>Redis's link inputs (samples/redis/build --inputs) and a fresh directory for what is made of them.</summary>
+    private static (string[] Inputs, string Dir) RedisInputs(string name)
+    {
         var build = KernelBuild.Run(Path.Combine(KernelBuild.RepoRoot, "samples", "redis", "build"), ["--inputs"],
             TimeSpan.FromMinutes(20));
         Assert.True(build.Exit == 0, $"samples/redis/build --inputs failed ({build.Exit}): {build.Stderr}");
         var inputs = build.Stdout.Split('\n', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries);
-        var dir = Path.Combine(Path.GetTempPath(), "ukl-link-tests", $"redis-{Guid.NewGuid().ToString("N")[..8]}");
+        var dir = Path.Combine(Path.GetTempPath(), "ukl-link-tests", $"{name}-{Guid.NewGuid().ToString("N")[..8]}");
         Directory.CreateDirectory(dir);
+        return (inputs, dir);
+    }
+
+    internal static string LinkRedis()
+    {
+        var m = KernelBuild.Ensure();
+        var (inputs, dir) = RedisInputs("redis");
         var linked = Path.Combine(dir, "vmlinux.redis");
         var stderr = new StringWriter();
         int code = UklLinkCli.Run(["link", "--kernel", m.Vmlinux, "-o", linked, .. inputs], new StringWriter(), stderr);
@@ -75,8 +89,7 @@ public sealed class RedisTests(ITestOutputHelper output)
     [Fact]
     public async Task ThreadedRedisServesConcurrentClientsCorrectly()
     {
-        var prereq = Tool(Path.Combine(KernelBuild.RepoRoot, "scripts", "ensure-prereqs"), "redis-tools", 600);
-        Assert.True(prereq.Exit == 0, prereq.Out);
+        EnsureRedisTools();
         var linked = LinkRedis();
         int port = FreePort();
         var boot = Stopwatch.StartNew();
@@ -148,12 +161,7 @@ public sealed class RedisTests(ITestOutputHelper output)
     /// </summary>
     internal static string LinkRedisNative()
     {
-        var build = KernelBuild.Run(Path.Combine(KernelBuild.RepoRoot, "samples", "redis", "build"), ["--inputs"],
-            TimeSpan.FromMinutes(20));
-        Assert.True(build.Exit == 0, $"samples/redis/build --inputs failed ({build.Exit}): {build.Stderr}");
-        var inputs = build.Stdout.Split('\n', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries);
-        var dir = Path.Combine(Path.GetTempPath(), "ukl-link-tests", $"redis-native-{Guid.NewGuid().ToString("N")[..8]}");
-        Directory.CreateDirectory(dir);
+        var (inputs, dir) = RedisInputs("redis-native");
         var exe = Path.Combine(dir, "redis-native");
         string libgcc = Tool("gcc", "-print-libgcc-file-name").Out.Trim();
         var ld = Tool("ld", $"-static -o {exe} -Ttext-segment=0x20000000 --start-group {string.Join(' ', inputs)} {libgcc} --end-group", 120);
@@ -169,8 +177,7 @@ public sealed class RedisTests(ITestOutputHelper output)
     [Fact]
     public async Task NativeAndRingZeroRedisBothCompleteTheBenchmarkWith50Connections()
     {
-        var prereq = Tool(Path.Combine(KernelBuild.RepoRoot, "scripts", "ensure-prereqs"), "redis-tools", 600);
-        Assert.True(prereq.Exit == 0, prereq.Out);
+        EnsureRedisTools();
         var linked = LinkRedis();
         var native = LinkRedisNative();
         int nativePort = FreePort(), uklPort = FreePort();
@@ -220,8 +227,7 @@ public sealed class RedisTests(ITestOutputHelper output)
     [Fact]
     public async Task RedisServerAnswersPingSetGetAndTheBenchmark()
     {
-        var prereq = Tool(Path.Combine(KernelBuild.RepoRoot, "scripts", "ensure-prereqs"), "redis-tools", 600);
-        Assert.True(prereq.Exit == 0, prereq.Out);
+        EnsureRedisTools();
         var linked = LinkRedis();
         int port = FreePort();
         var boot = Stopwatch.StartNew();
@@ -303,8 +309,7 @@ public sealed class RedisTests(ITestOutputHelper output)
     [Fact]
     public async Task BgsaveWhileAClientWritesDumpsAConsistentSnapshotThatASecondInstanceLoads()
     {
-        var prereq = Tool(Path.Combine(KernelBuild.RepoRoot, "scripts", "ensure-prereqs"), "redis-tools", 600);
-        Assert.True(prereq.Exit == 0, prereq.Out);
+        EnsureRedisTools();
         var linked = LinkRedis();
         int portA = FreePort(), portB = FreePort();
         var guest = Task.Run(() => QemuHarness.Boot(linked, PersistenceScript, new QemuOptions
