@@ -21,21 +21,8 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
-static int failures;
-
-static void check(const char *name, int ok, const char *fmt, ...) __attribute__((format(printf, 3, 4)));
-static void check(const char *name, int ok, const char *fmt, ...)
-{
-    char detail[256];
-    va_list ap;
-    va_start(ap, fmt);
-    vsnprintf(detail, sizeof detail, fmt, ap);
-    va_end(ap);
-    printf("musl: %s %s %s\n", name, ok ? "ok" : "FAIL", detail);
-    fflush(stdout);
-    if (!ok)
-        failures++;
-}
+#define CHECK_PREFIX "musl"
+#include "../common/check.h"
 
 /* A static constructor: musl's __libc_start_main runs .init_array before main. */
 static int constructed;

@@ -40,21 +40,8 @@ int g_fword2 = 1;               /* .data: a futex word */
 #define FUTEX_WAKE 1
 #define FUTEX_WAKE_PRIVATE (FUTEX_WAKE | 128)
 
-static int failures;
-
-static void check(const char *name, int ok, const char *fmt, ...) __attribute__((format(printf, 3, 4)));
-static void check(const char *name, int ok, const char *fmt, ...)
-{
-    char detail[512];
-    va_list ap;
-    va_start(ap, fmt);
-    vsnprintf(detail, sizeof detail, fmt, ap);
-    va_end(ap);
-    printf("perproc: %s %s %s\n", name, ok ? "ok" : "FAIL", detail);
-    fflush(stdout);
-    if (!ok)
-        failures++;
-}
+#define CHECK_PREFIX "perproc"
+#include "../common/check.h"
 
 static long futex(int *word, int op, int val, const struct timespec *timeout)
 {

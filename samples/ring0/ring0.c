@@ -35,21 +35,8 @@
 #include <ucontext.h>
 #include <unistd.h>
 
-static int failures;
-
-static void check(const char *name, int ok, const char *fmt, ...) __attribute__((format(printf, 3, 4)));
-static void check(const char *name, int ok, const char *fmt, ...)
-{
-    char detail[300];
-    va_list ap;
-    va_start(ap, fmt);
-    vsnprintf(detail, sizeof detail, fmt, ap);
-    va_end(ap);
-    printf("ring0: %s %s %s\n", name, ok ? "ok" : "FAIL", detail);
-    fflush(stdout);
-    if (!ok)
-        failures++;
-}
+#define CHECK_PREFIX "ring0"
+#include "../common/check.h"
 
 static long status_kb(const char *field)
 {
