@@ -27,8 +27,8 @@ internal sealed class LinkerMadeSections
     public IndirectFunctionSections Indirect { get; private set; } = null!;
     public List<SyntheticPiece> Pieces { get; } = new();
 
-    public static LinkerMadeSections Build(IReadOnlyList<InputSection> live, Resolution resolution, KernelImage kernel, IReadOnlySet<string> scriptNames,
-        LdHashOrder symbolOrder)
+    public static LinkerMadeSections Build(IReadOnlyList<InputSection> live, SectionContents contents, Resolution resolution, KernelImage kernel,
+        IReadOnlySet<string> scriptNames, LdHashOrder symbolOrder)
     {
         var made = new LinkerMadeSections();
         // The GOT decision depends only on the instruction and the kind of target, not on addresses.
@@ -37,7 +37,7 @@ internal sealed class LinkerMadeSections
         bool gotRelative = false;
         var gotKeys = new HashSet<object>();
         foreach (var section in live)
-            foreach (var r in section.Relocations)
+            foreach (var r in contents.Relocations(section))
             {
                 gotRelative |= RelocationTypes.Get(r.Type).UsesGotBase;
                 var key = SymbolValues.GotKey(r.Symbol, resolution);
@@ -49,7 +49,7 @@ internal sealed class LinkerMadeSections
                     continue;
                 }
                 if (RelocationTypes.Get(r.Type).GotLoad
-                    && Relocator.NeedsGotEntry(r, section.Data, preliminary.Resolve(r.Symbol)))
+                    && Relocator.NeedsGotEntry(r, contents.Data(section), preliminary.Resolve(r.Symbol)))
                     gotKeys.Add(key);
             }
 
