@@ -68,19 +68,17 @@ public sealed class Linker
         _result.FilesRead.Add(kernel.Path);
         _result.FilesRead.AddRange(inputs.FilesRead);
 
-        var checkedKernel = Pass("check kernel", () => CheckKernel(kernel, inputs));
-        var resolved = checkedKernel is null ? null : Pass("resolve", () => Resolve(kernel, inputs));
-        var live = resolved is null ? null : Pass("mark live", () => MarkLive(resolved, checkedKernel!.Descriptor));
-        var rewritten = live is null ? null : Pass("rewrite", () => RewriteSyscalls(live, kernel, checkedKernel!.Descriptor));
-        var made = rewritten is null ? null : Pass("scan relocations", () => ScanRelocations(rewritten, resolved!, kernel));
-        var assignment = made is null ? null : Pass("assign", () => LayoutEngine.Assign(_script, rewritten!.Live, made.Pieces));
-        var transforms = assignment is null ? null : Pass("merge", () => ContentTransforms.Build(assignment.Claims, rewritten!.Live, resolved!.Resolution,
-            rewritten.Contents, made!.EhFrameHeader?.Piece));
-        var layout = transforms is null ? null : Pass("layout", () => Layout(assignment!, transforms, checkedKernel!.Slots, resolved!, kernel));
-        var bound = layout is null ? null : Pass("bind", () => Bind(layout, transforms!, made!, rewritten!, resolved!, live!, kernel));
-        var images = bound is null ? null : Pass("relocate", () => Relocate(layout!, transforms!, made!, bound, rewritten!));
-        if (images is not null)
-            Write(images, layout!, made!, bound!, resolved!, checkedKernel!.Slots, kernel);
+        if (Pass("check kernel", () => CheckKernel(kernel, inputs)) is not { } checkedKernel) return;
+        if (Pass("resolve", () => Resolve(kernel, inputs)) is not { } resolved) return;
+        if (Pass("mark live", () => MarkLive(resolved, checkedKernel.Descriptor)) is not { } live) return;
+        if (Pass("rewrite", () => RewriteSyscalls(live, kernel, checkedKernel.Descriptor)) is not { } rewritten) return;
+        if (Pass("scan relocations", () => ScanRelocations(rewritten, resolved, kernel)) is not { } made) return;
+        if (Pass("assign", () => LayoutEngine.Assign(_script, rewritten.Live, made.Pieces)) is not { } assignment) return;
+        if (Pass("merge", () => Merge(assignment, rewritten, resolved, made)) is not { } transforms) return;
+        if (Pass("layout", () => Layout(assignment, transforms, checkedKernel.Slots, resolved, kernel)) is not { } layout) return;
+        if (Pass("bind", () => Bind(layout, transforms, made, rewritten, resolved, live, kernel)) is not { } bound) return;
+        if (Pass("relocate", () => Relocate(layout, transforms, made, bound, rewritten)) is not { } images) return;
+        Write(images, layout, made, bound, resolved, checkedKernel.Slots, kernel); // times "write" and "map" itself
     }
 
     /// <summary>Runs one pass and times it; null when the pass reported an error (the passes after it do not run).</summary>
@@ -184,6 +182,10 @@ public sealed class Linker
             SymbolTableOrder(rewritten.Live, resolved.Resolution, kernel));
         return new MadeSections(made, EhFrameHeader.For(_script, rewritten.Live));
     }
+
+    /// <summary>Merged strings, the edited .eh_frame and reversed .ctors, from where the assign pass sent each section.</summary>
+    private ContentTransforms Merge(SectionAssignment assignment, RewriteOutcome rewritten, Resolved resolved, MadeSections made) =>
+        ContentTransforms.Build(assignment.Claims, rewritten.Live, resolved.Resolution, rewritten.Contents, made.EhFrameHeader?.Piece);
 
     /// <summary>Addresses for everything, then the checks on them: orphans, slot sizes, failed ASSERTs.</summary>
     private LayoutResult? Layout(SectionAssignment assignment, ContentTransforms transforms, IReadOnlyList<Slot> slots, Resolved resolved, KernelImage kernel)
