@@ -26,15 +26,15 @@ public sealed class Validator
 
     private readonly FindingBag _bag = new();
     private readonly Locator _locator = new();
+    private readonly CodeMaps _maps = new();
     private readonly SyscallRewriter _rewriter;
     private readonly RedZoneCheck _redZone;
 
     /// <summary>The syscall count, the rewrite's findings and the red-zone analysis read one code model per section.</summary>
     private Validator()
     {
-        var maps = new CodeMaps();
-        _rewriter = new SyscallRewriter(maps: maps);
-        _redZone = new RedZoneCheck(_locator, maps);
+        _rewriter = new SyscallRewriter(maps: _maps);
+        _redZone = new RedZoneCheck(_locator, _maps);
     }
 
     public static FindingBag Run(InputSet inputs, KernelImage? kernel)
@@ -74,6 +74,7 @@ public sealed class Validator
                 _bag.Report(Rules.IndirectFunction, At(sym.Section, sym.Value, sym), $"'{sym.Name}' is an indirect function (STT_GNU_IFUNC), resolved by the C library's start-up through .rela.iplt");
 
         _redZone.Check(obj, redZone.Severity, redZone.Reason, _bag);
+        _maps.Release(obj); // every consumer of this object's code maps has run
     }
 
     private static bool IsLegacyConstructorSection(string name) =>
