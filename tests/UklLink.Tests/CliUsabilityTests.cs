@@ -105,7 +105,8 @@ public class CliUsabilityTests
         Assert.True(r.ExitCode == 0, r.Stderr);
         var events = JsonLines(r.Stderr); // every stderr line is one JSON object
         var passes = events.Where(e => e.TryGetProperty("Pass", out _)).ToList();
-        string[] expected = ["read kernel", "read inputs", "resolve", "rewrite", "got scan", "layout", "relocate", "write", "map"];
+        string[] expected = ["read kernel", "read inputs", "check kernel", "resolve", "mark live", "rewrite", "scan relocations", "assign", "merge", "layout",
+            "bind", "relocate", "write", "map"];
         Assert.Equal(expected, passes.Select(p => p.GetProperty("Pass").GetString()));
         Assert.All(passes, p => Assert.True(p.GetProperty("Milliseconds").GetInt64() >= 0));
         Assert.All(passes, p => Assert.Equal("Debug", p.GetProperty("@l").GetString()));

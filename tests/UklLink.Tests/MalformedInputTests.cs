@@ -768,6 +768,24 @@ public sealed class MalformedInputTests
     }
 
     [Fact]
+    public void KernelSymbolTableWhoseFirstGlobalIsPastItsEndIsUnreadable()
+    {
+        // sh_info of .symtab (the first global's index) far past the table: found by fuzz/run's kernel target, which
+        // made the writer slice the old table out of range (an internal error instead of a one-line finding).
+        var bytes = File.ReadAllBytes(MalformedInput.Kernel());
+        var symtab = ElfLayout.Parse(bytes)[".symtab"];
+        var changed = MalformedInput.Modified(bytes, b => BinaryPrimitives.WriteUInt32LittleEndian(b.AsSpan(symtab.HeaderOffset + 44), 0x0c000001));
+        string dir = Toolchain.NewWorkDirectory();
+        string app = MalformedInput.CopyTo(MalformedInput.SecondObject(), dir, "app.o");
+        string kernel = MalformedInput.Write(dir, "vmlinux", changed);
+        string output = Path.Combine(dir, "out");
+        var r = MalformedInput.Run("link", "--kernel", kernel, "-o", output, app);
+        MalformedInput.AssertUnreadable(r, kernel);
+        Assert.Contains("corrupt .symtab: sh_info", r.Stderr);
+        Assert.False(File.Exists(output));
+    }
+
+    [Fact]
     public void KernelDescriptorOutsideItsSectionIsUnreadable()
     {
         // ukl_descriptor's value moved to the last byte of its section, and then to the top of the address space.

@@ -6,27 +6,28 @@ namespace UklLink.Analysis;
 /// <summary>
 /// Finds red-zone use: memory accesses below the current %rsp, directly (<c>-8(%rsp)</c>) or through a frame pointer
 /// that was set from %rsp (<c>push %rbp; mov %rsp,%rbp; mov %edi,-0x14(%rbp)</c> with no <c>sub</c> of %rsp).
-/// Each region is explored along its control flow from the entry, tracking %rsp and %rbp relative to the entry
-/// %rsp; the first state that reaches an instruction is used. Anything the tracker cannot follow (indirect jumps,
-/// unknown writes to %rsp or %rbp) ends precision for that path rather than producing a guess.
+/// Each region of the section's <see cref="CodeMap"/> is explored along its control flow from the entry, over the
+/// instructions the map decoded, tracking %rsp and %rbp relative to the entry %rsp; the first state that reaches an
+/// instruction is used. Anything the tracker cannot follow (indirect jumps, unknown writes to %rsp or %rbp, bytes the
+/// map does not hold for code) ends precision for that path rather than producing a guess.
 /// </summary>
 public static class RedZoneAnalyzer
 {
     private readonly record struct StackState(long Rsp, bool RspKnown, long Rbp, bool RbpKnown);
 
-    public static IReadOnlyList<(CodeRegion Region, IReadOnlyList<RedZoneUse> Uses)> Analyze(InputSection section, IReadOnlyList<CodeRegion> regions)
+    internal static IReadOnlyList<(CodeRegion Region, IReadOnlyList<RedZoneUse> Uses)> Analyze(CodeMap map)
     {
         var result = new List<(CodeRegion, IReadOnlyList<RedZoneUse>)>();
-        foreach (var region in regions)
+        foreach (var region in map.Regions)
         {
-            var uses = AnalyzeRegion(section.Data, region);
+            var uses = AnalyzeRegion(map, region);
             if (uses.Count > 0)
                 result.Add((region, uses));
         }
         return result;
     }
 
-    private static List<RedZoneUse> AnalyzeRegion(byte[] data, CodeRegion region)
+    private static List<RedZoneUse> AnalyzeRegion(CodeMap map, CodeRegion region)
     {
         var uses = new List<RedZoneUse>();
         var visited = new HashSet<ulong>();
@@ -34,20 +35,15 @@ public static class RedZoneAnalyzer
         work.Push((region.Start, new StackState(0, true, 0, false)));
         var formatter = new GasFormatter();
         var output = new StringOutput();
-        // One reader over the region; decoding at a new address only repositions it.
-        var reader = new ByteArrayCodeReader(data, (int)region.Start, (int)(region.End - region.Start));
-        var decoder = Decoder.Create(64, reader, region.Start);
 
         while (work.Count > 0)
         {
             var (ip, state) = work.Pop();
             while (ip >= region.Start && ip < region.End && visited.Add(ip))
             {
-                reader.Position = (int)(ip - region.Start);
-                decoder.IP = ip;
-                decoder.Decode(out var instr);
-                if (instr.IsInvalid)
+                if (map.At(ip) is not { } decoded)
                     break;
+                var instr = decoded.Instruction;
 
                 long below = BytesBelowRsp(instr, state);
                 if (below > 0)

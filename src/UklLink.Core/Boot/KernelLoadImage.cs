@@ -69,12 +69,8 @@ public sealed class KernelLoadImage
     public static KernelLoadImage Read(FileRegion file, string name)
     {
         ulong length = file.Length;
-        if (!ElfHeader.HasElfMagic(file.Head(4)))
-            throw new InputException(name, "not a kernel image (not an ELF file)");
-        var elf = ElfImage.Read(file, name);
+        var elf = ElfImage.ReadVmlinux(file, name);
         var header = elf.Header;
-        if (!header.Is64LittleEndian || header.Machine != ElfHeader.MachineX86_64 || header.Type != ElfHeader.TypeExecutable)
-            throw new InputException(name, $"not an x86-64 vmlinux (need ELF64 little-endian x86-64 ET_EXEC): {header.ClassName} {header.DataName} {header.MachineName} {header.TypeName}");
         if (header.ProgramHeaderCount == 0)
             throw new InputException(name, "not a loadable kernel: no program headers");
 

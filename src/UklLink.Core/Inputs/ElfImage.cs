@@ -29,6 +29,23 @@ public sealed class ElfImage
     /// <summary>The section header table by index (empty for a file that is not ELF64 little-endian).</summary>
     public List<SectionHeader> Sections { get; }
 
+    /// <summary>
+    /// Reads a kernel image (vmlinux): ELF magic, then ELF64 little-endian x86-64 ET_EXEC, else one
+    /// <see cref="InputException"/> naming the file and what it is, with <paramref name="fix"/> (where to find the right
+    /// file) when given. The one check both the linker's kernel reader and the boot image's loader view make.
+    /// </summary>
+    public static ElfImage ReadVmlinux(FileRegion file, string name, string? fix = null)
+    {
+        if (!ElfHeader.HasElfMagic(file.Head(4)))
+            throw new InputException(name, $"not a kernel image (not an ELF file{(fix is null ? "" : $"; {fix}")})");
+        var elf = Read(file, name);
+        var header = elf.Header;
+        if (!header.Is64LittleEndian || header.Machine != ElfHeader.MachineX86_64 || header.Type != ElfHeader.TypeExecutable)
+            throw new InputException(name, $"not an x86-64 vmlinux (need ELF64 little-endian x86-64 ET_EXEC): {header.ClassName} {header.DataName} " +
+                $"{header.MachineName} {header.TypeName}{(fix is null ? "" : $" ({fix})")}");
+        return elf;
+    }
+
     /// <summary>Checks the header and tables and decodes the section headers; throws <see cref="InputException"/>.</summary>
     public static ElfImage Read(FileRegion file, string name)
     {

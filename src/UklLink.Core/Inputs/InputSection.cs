@@ -57,8 +57,8 @@ public sealed class InputSection
     public bool IsNoBits => Type == SHT_NOBITS;
 
     /// <summary>
-    /// The section's bytes (empty for NOBITS) without a copy: a span over the mapped input, or the bytes the rewrite
-    /// pass replaced them with. Valid while the <see cref="InputSet"/> is open.
+    /// The section's bytes (empty for NOBITS) without a copy: a span over the mapped input (a linker-made section's
+    /// own array). Valid while the <see cref="InputSet"/> is open.
     /// </summary>
     public ReadOnlySpan<byte> Content =>
         _data is { } data ? data : IsNoBits || Size == 0 || _file.File is null ? ReadOnlySpan<byte>.Empty : _file.Span(_offset, Size);
@@ -82,23 +82,16 @@ public sealed class InputSection
     public bool IsSynthetic => Index < 0;
 
     /// <summary>
-    /// The syscall rewrite pass replaces a code section's bytes (same size) and relocations for the rest of the link;
-    /// it is the only pass that changes an input section.
+    /// A section the linker made (index -1: the syscall trampolines) with the given bytes and the relocations
+    /// <paramref name="relocations"/> makes for it (they name the new section as their owner); complete once returned.
     /// </summary>
-    internal void ReplaceContents(byte[] data, IEnumerable<InputRelocation> relocations)
+    internal static InputSection Synthetic(ObjectFile file, string name, ulong flags, ulong alignment, byte[] data,
+        Func<InputSection, IEnumerable<InputRelocation>> relocations)
     {
-        if ((ulong)data.Length != Size)
-            throw new ArgumentException($"rewritten {Name} has {data.Length} bytes, not {Size}");
-        _data = data;
-        RelocationList.Clear();
-        RelocationList.AddRange(relocations);
+        var section = new InputSection(file, -1, name, ElfConstants.SHT_PROGBITS, flags, (ulong)data.Length, alignment, 0, 0, 0) { _data = data };
+        section.RelocationList.AddRange(relocations(section));
+        return section;
     }
-
-    /// <summary>A section made by the linker (index -1) with the given bytes; relocations are added by the maker.</summary>
-    internal static InputSection Synthetic(ObjectFile file, string name, ulong flags, ulong alignment, byte[] data) =>
-        new(file, -1, name, ElfConstants.SHT_PROGBITS, flags, (ulong)data.Length, alignment, 0, 0, 0) { _data = data };
-
-    internal void AddRelocation(InputRelocation relocation) => RelocationList.Add(relocation);
 
     public override string ToString() => $"{File.DisplayName}:({Name})";
 }

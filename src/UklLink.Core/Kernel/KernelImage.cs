@@ -29,6 +29,10 @@ public sealed class KernelImage : IDisposable
             _globals = new Dictionary<string, KernelSymbol>();
             return;
         }
+        // sh_info is the first global's index; the writer splits the table there (found by fuzz/run's kernel target).
+        ulong count = elf.Sections[symtab].Size / ElfImage.SymbolSize;
+        if (elf.Sections[symtab].Info > count)
+            throw new InputException(path, $"corrupt .symtab: sh_info {elf.Sections[symtab].Info} (its first global symbol) is past its {count} symbols");
         // Any defined symbol for TryGetSymbolValue (slot bounds may be local); global, weak and unique ones for binding.
         _symbols = new KernelSymbolTable(elf, elf.Sections[symtab]);
         _globals = new KernelSymbolTable.GlobalDictionary(_symbols);
@@ -65,13 +69,7 @@ public sealed class KernelImage : IDisposable
         var file = MappedFile.Open(path);
         try
         {
-            if (!ElfHeader.HasElfMagic(file.All.Head(4)))
-                throw new InputException(path, $"not a kernel image (not an ELF file; {KernelFix})");
-            var elf = ElfImage.Read(file.All, path);
-            var header = elf.Header;
-            if (!header.Is64LittleEndian || header.Machine != ElfHeader.MachineX86_64 || header.Type != ElfHeader.TypeExecutable)
-                throw new InputException(path, $"not an x86-64 vmlinux: {header.ClassName} {header.DataName} {header.MachineName} {header.TypeName} ({KernelFix})");
-            return new KernelImage(path, file, elf);
+            return new KernelImage(path, file, ElfImage.ReadVmlinux(file.All, path, KernelFix));
         }
         catch
         {

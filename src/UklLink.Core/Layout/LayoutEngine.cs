@@ -5,10 +5,11 @@ using static UklLink.Inputs.ElfConstants;
 namespace UklLink.Layout;
 
 /// <summary>
-/// Evaluates a linker script the way GNU ld does for the subset ukl-link accepts: first every input section goes to
-/// the first rule (in script order) that matches it, then the SECTIONS commands run in order with the location
-/// counter, placing each output section at its address (or at the counter aligned to its alignment) and its pieces at
-/// their alignments. A TLS NOBITS section (.tbss) is sized but does not advance the counter, as in ld.
+/// Evaluates a linker script the way GNU ld does for the subset ukl-link accepts, in two passes: <see cref="Assign"/>
+/// gives every input section to the first rule (in script order) that matches it; <see cref="Place"/> then runs the
+/// SECTIONS commands in order with the location counter, placing each output section at its address (or at the counter
+/// aligned to its alignment) and its pieces at their alignments, with the sizes content transforms decided in between.
+/// A TLS NOBITS section (.tbss) is sized but does not advance the counter, as in ld.
 /// </summary>
 public sealed class LayoutEngine
 {
@@ -17,7 +18,6 @@ public sealed class LayoutEngine
     private readonly LayoutRequest _request;
     private readonly Dictionary<InputSectionDescription, List<Piece>> _matches = new(ReferenceEqualityComparer.Instance);
     private readonly Dictionary<InputSection, InputPiece> _placed = new();
-    private readonly HashSet<InputSection> _discarded = new();
     private readonly Dictionary<string, ScriptSymbol> _symbols = new(StringComparer.Ordinal);
     private readonly Dictionary<string, OutputSection> _outputsByName = new(StringComparer.Ordinal);
     private readonly List<OutputSection> _outputs = new();
@@ -26,38 +26,57 @@ public sealed class LayoutEngine
 
     private LayoutEngine(LayoutRequest request) => _request = request;
 
-    public static LayoutResult Run(LayoutRequest request)
+    /// <summary>
+    /// The assign pass: which rule takes each live input section and linker-made piece (the first in script order that
+    /// matches, sorted as the rule says), which go to /DISCARD/, and which no rule matches.
+    /// </summary>
+    public static SectionAssignment Assign(Script script, IReadOnlyList<InputSection> sections, IReadOnlyList<SyntheticPiece> synthetic)
     {
-        var engine = new LayoutEngine(request);
-        return engine.Execute();
+        var matches = new Dictionary<InputSectionDescription, IReadOnlyList<Claim>>(ReferenceEqualityComparer.Instance);
+        var claims = new List<(InputSection Section, string Output)>();
+        var claimed = new HashSet<object>(ReferenceEqualityComparer.Instance);
+        var discarded = new HashSet<InputSection>();
+        foreach (var sc in script.Commands.OfType<SectionsCommand>())
+            foreach (var os in sc.Items.OfType<OutputSectionStatement>())
+                foreach (var d in os.Items.OfType<InputSectionDescription>())
+                {
+                    var taken = Claim(d, sections, synthetic, claimed);
+                    if (os.Name == DiscardName)
+                    {
+                        discarded.UnionWith(taken.Select(c => c.Section).OfType<InputSection>());
+                        taken = [];
+                    }
+                    matches[d] = taken;
+                    claims.AddRange(taken.Where(c => c.Section is not null).Select(c => (c.Section!, os.Name)));
+                }
+        var orphans = sections.Where(s => !claimed.Contains(s)).ToList();
+        return new SectionAssignment(matches, claims, orphans, discarded);
     }
+
+    /// <summary>
+    /// The layout pass: addresses for every output section and piece, the script's symbols, and the slot each output
+    /// section lies in. Input sections get the sizes <see cref="LayoutRequest.Sizes"/> gives (a section a content
+    /// transform empties entirely is excluded: no space, no padding, no alignment).
+    /// </summary>
+    public static LayoutResult Place(LayoutRequest request) => new LayoutEngine(request).Execute();
 
     private LayoutResult Execute()
     {
-        var sectionsCommands = _request.Script.Commands.OfType<SectionsCommand>().ToList();
-        var claimed = new HashSet<object>(ReferenceEqualityComparer.Instance);
-        foreach (var sc in sectionsCommands)
-            foreach (var os in sc.Items.OfType<OutputSectionStatement>())
-                foreach (var d in os.Items.OfType<InputSectionDescription>())
-                    _matches[d] = Claim(d, os.Name == DiscardName, claimed);
-
-        // Content transforms (merged strings, .eh_frame editing) decide sizes once every section's output is known;
-        // a section they empty entirely is excluded: no space, no padding, no alignment.
-        if (_request.Sizes is { } sizer)
+        var sizes = _request.Sizes;
+        foreach (var (d, taken) in _request.Assignment.Matches)
         {
-            var claims = new List<(InputSection Section, string Output)>();
-            foreach (var sc in sectionsCommands)
-                foreach (var os in sc.Items.OfType<OutputSectionStatement>())
-                    foreach (var d in os.Items.OfType<InputSectionDescription>())
-                        foreach (var p in _matches[d].OfType<InputPiece>())
-                            claims.Add((p.Section, os.Name));
-            var sizes = sizer(claims);
-            foreach (var list in _matches.Values)
+            var pieces = new List<Piece>(taken.Count);
+            foreach (var c in taken)
             {
-                list.RemoveAll(p => p is InputPiece ip && sizes.IsExcluded(ip.Section));
-                foreach (var ip in list.OfType<InputPiece>())
-                    ip.SizeValue = sizes.SizeOf(ip.Section);
+                if (c.Synthetic is { } sp)
+                {
+                    sp.SizeValue = sizes.SizeOf(sp);
+                    pieces.Add(sp);
+                }
+                else if (!sizes.IsExcluded(c.Section!))
+                    pieces.Add(_placed[c.Section!] = new InputPiece(c.Section!, sizes.SizeOf(c.Section!)));
             }
+            _matches[d] = pieces;
         }
 
         string? entry = null;
@@ -81,15 +100,20 @@ public sealed class LayoutEngine
             }
         }
 
-        var orphans = _request.Sections.Where(s => !claimed.Contains(s)).ToList();
-        return new LayoutResult(_outputs, _placed, _symbols, entry, orphans, _discarded, _failedAsserts);
+        // A section belongs to the slot its start lies in (an empty one may sit exactly at a slot's end).
+        var slots = _request.Slots;
+        foreach (var os in _outputs)
+            os.Slot = slots.FirstOrDefault(s => os.Address >= s.Start && os.Address < s.End)
+                ?? slots.FirstOrDefault(s => os.Address == s.End && os.Size == 0);
+        return new LayoutResult(_outputs, _placed, _symbols, entry, _request.Assignment.Orphans, _request.Assignment.Discarded, _failedAsserts);
     }
 
     /// <summary>The input sections (and linker-made pieces) a rule takes: those not taken by an earlier rule.</summary>
-    private List<Piece> Claim(InputSectionDescription d, bool discard, HashSet<object> claimed)
+    private static IReadOnlyList<Claim> Claim(InputSectionDescription d, IReadOnlyList<InputSection> sections, IReadOnlyList<SyntheticPiece> synthetic,
+        HashSet<object> claimed)
     {
-        var result = new List<(Piece Piece, SectionPattern Pattern)>();
-        foreach (var section in _request.Sections)
+        var result = new List<(Claim Claim, SectionPattern Pattern)>();
+        foreach (var section in sections)
         {
             if (claimed.Contains(section) || !FileMatches(d.FileGlob, d.ExcludeFiles, section.File))
                 continue;
@@ -97,43 +121,35 @@ public sealed class LayoutEngine
             if (pattern is null)
                 continue;
             claimed.Add(section);
-            if (discard)
-            {
-                _discarded.Add(section);
-                continue;
-            }
-            var piece = new InputPiece(section);
-            _placed[section] = piece;
-            result.Add((piece, pattern));
+            result.Add((new Claim(section, null), pattern));
         }
-        foreach (var synthetic in _request.Synthetic)
+        foreach (var piece in synthetic)
         {
-            if (claimed.Contains(synthetic) || !Glob.Matches(d.FileGlob, "*") && d.FileGlob != "*")
+            if (claimed.Contains(piece) || !Glob.Matches(d.FileGlob, "*") && d.FileGlob != "*")
                 continue;
-            var pattern = d.Sections.FirstOrDefault(p => Glob.Matches(p.Glob, synthetic.Name));
+            var pattern = d.Sections.FirstOrDefault(p => Glob.Matches(p.Glob, piece.Name));
             if (pattern is null)
                 continue;
-            claimed.Add(synthetic);
-            if (!discard)
-                result.Add((synthetic, pattern));
+            claimed.Add(piece);
+            result.Add((new Claim(null, piece), pattern));
         }
 
         var sort = d.Sections.Select(p => p.Sort).FirstOrDefault(s => s != SortKind.None);
         if (sort == SortKind.None)
-            return result.Select(r => r.Piece).ToList();
+            return result.Select(r => r.Claim).ToList();
         // Stable sort: equal keys keep link order, as ld's sorted insertion does.
         return result
-            .Select((r, i) => (r.Piece, r.Pattern, Index: i))
+            .Select((r, i) => (r.Claim, r.Pattern, Index: i))
             .OrderBy(r => r.Pattern.Sort == SortKind.None ? 0 : 1)
-            .ThenBy(r => r, Comparer<(Piece Piece, SectionPattern Pattern, int Index)>.Create((a, b) => CompareSorted(a.Piece, b.Piece, sort)))
+            .ThenBy(r => r, Comparer<(Claim Claim, SectionPattern Pattern, int Index)>.Create((a, b) => CompareSorted(a.Claim, b.Claim, sort)))
             .ThenBy(r => r.Index)
-            .Select(r => r.Piece)
+            .Select(r => r.Claim)
             .ToList();
     }
 
-    private static int CompareSorted(Piece a, Piece b, SortKind sort)
+    private static int CompareSorted(Claim a, Claim b, SortKind sort)
     {
-        string an = NameOf(a), bn = NameOf(b);
+        string an = a.Name, bn = b.Name;
         return sort switch
         {
             SortKind.ByName => string.CompareOrdinal(an, bn),
@@ -142,8 +158,6 @@ public sealed class LayoutEngine
             _ => 0,
         };
     }
-
-    private static string NameOf(Piece p) => p is InputPiece ip ? ip.Section.Name : ((SyntheticPiece)p).Name;
 
     /// <summary>The priority in <c>.init_array.N</c> (or <c>.ctors.N</c>, which runs in reverse: 65535 - N).</summary>
     private static ulong InitPriority(string name)

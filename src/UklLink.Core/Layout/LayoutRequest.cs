@@ -4,16 +4,19 @@ using UklLink.LinkerScript;
 
 namespace UklLink.Layout;
 
-/// <summary>What layout needs: the script, the live sections in link order, linker-made pieces, the slots and symbol lookups.</summary>
+/// <summary>
+/// What the layout pass needs: the script, the assign pass's result, the sizes content transforms decided, the slots
+/// and symbol lookups. Everything is a value computed before layout; layout calls nothing back.
+/// </summary>
 public sealed class LayoutRequest
 {
     public required Script Script { get; init; }
 
-    /// <summary>Allocatable input sections that take part in the link, in command-line order, each file's in index order.</summary>
-    public required IReadOnlyList<InputSection> Sections { get; init; }
+    /// <summary>Which rule takes which input section and linker-made piece (<see cref="LayoutEngine.Assign"/>).</summary>
+    public required SectionAssignment Assignment { get; init; }
 
-    /// <summary>Linker-made pieces, matched by name like input sections (".got", "COMMON", ".ukl.trampolines").</summary>
-    public required IReadOnlyList<SyntheticPiece> Synthetic { get; init; }
+    /// <summary>Sizes after content transforms (merged strings, edited .eh_frame, the .eh_frame_hdr it indexes).</summary>
+    public required ISectionSizes Sizes { get; init; }
 
     public required IReadOnlyList<Slot> Slots { get; init; }
 
@@ -25,17 +28,14 @@ public sealed class LayoutRequest
 
     /// <summary>True when an application object references the name without defining it (PROVIDE then defines it).</summary>
     public required Func<string, bool> ReferencedByApplication { get; init; }
-
-    /// <summary>
-    /// Given every claimed input section (in claim order) with its output section's name, says which sections content
-    /// transforms exclude and what size the others end up with (merged strings, edited .eh_frame); null: as read.
-    /// </summary>
-    public Func<IReadOnlyList<(InputSection Section, string Output)>, ISectionSizes>? Sizes { get; init; }
 }
 
-/// <summary>Sizes of input sections after content transforms.</summary>
+/// <summary>Sizes of input sections and linker-made pieces after content transforms.</summary>
 public interface ISectionSizes
 {
     bool IsExcluded(InputSection section);
     ulong SizeOf(InputSection section);
+
+    /// <summary>A linker-made piece's size: as made, unless it indexes transformed content (.eh_frame_hdr).</summary>
+    ulong SizeOf(SyntheticPiece piece) => piece.Size;
 }

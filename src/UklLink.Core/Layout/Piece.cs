@@ -3,7 +3,11 @@ using static UklLink.Inputs.ElfConstants;
 
 namespace UklLink.Layout;
 
-/// <summary>Something placed in an output section: an input section, or content the linker makes.</summary>
+/// <summary>
+/// Something placed in an output section: an input section, or content the linker makes. <see cref="Output"/> and
+/// <see cref="Address"/> (and a linker-made piece's final <see cref="Size"/>) are the layout pass's answer, set once
+/// by it; no pass before layout reads them.
+/// </summary>
 public abstract class Piece
 {
     public OutputSection? Output { get; internal set; }
@@ -20,18 +24,16 @@ public abstract class Piece
 /// <summary>An input section placed as is (its relocations are applied in place).</summary>
 public sealed class InputPiece : Piece
 {
-    internal InputPiece(InputSection section)
+    internal InputPiece(InputSection section, ulong size)
     {
         Section = section;
-        SizeValue = section.Size;
+        Size = size;
     }
 
     public InputSection Section { get; }
 
     /// <summary>The size in the output: the section's, unless a content transform changed it.</summary>
-    internal ulong SizeValue { get; set; }
-
-    public override ulong Size => SizeValue;
+    public override ulong Size { get; }
     public override ulong Alignment => Math.Max(1, Section.Alignment);
     public override ulong Flags => Section.Flags;
     public override bool IsNoBits => Section.IsNoBits;

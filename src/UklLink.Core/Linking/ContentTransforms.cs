@@ -7,7 +7,8 @@ namespace UklLink.Linking;
 
 /// <summary>
 /// The two places where GNU ld rewrites input content instead of copying it — SHF_MERGE sections and the .eh_frame
-/// output section — computed once every section's output section is known (docs/ld-content-transforms.md).
+/// output section — computed once every section's output section is known (docs/ld-content-transforms.md), and the
+/// size of the .eh_frame_hdr that indexes the edited .eh_frame. Other sections keep their contents (as rewritten).
 /// </summary>
 internal sealed class ContentTransforms : ISectionSizes
 {
@@ -15,11 +16,17 @@ internal sealed class ContentTransforms : ISectionSizes
 
     private readonly IReadOnlyDictionary<InputSection, string> _outputOf;
 
-    private ContentTransforms(MergedSections merged, EhFrameLayout? ehFrame, IReadOnlyDictionary<InputSection, string> outputOf)
+    private readonly SectionContents _contents;
+    private readonly SyntheticPiece? _ehFrameHeader;
+
+    private ContentTransforms(MergedSections merged, EhFrameLayout? ehFrame, IReadOnlyDictionary<InputSection, string> outputOf,
+        SectionContents contents, SyntheticPiece? ehFrameHeader)
     {
         Merged = merged;
         _ehFrame = ehFrame;
         _outputOf = outputOf;
+        _contents = contents;
+        _ehFrameHeader = ehFrameHeader;
     }
 
     public MergedSections Merged { get; }
@@ -28,9 +35,11 @@ internal sealed class ContentTransforms : ISectionSizes
     /// <summary>The edited .eh_frame output section's layout (null without .eh_frame input).</summary>
     public EhFrameLayout? EhFrameLayout => _ehFrame;
 
+    /// <summary>The merge pass: from the assign pass's claims, over the live sections in link order.</summary>
     public static ContentTransforms Build(IReadOnlyList<(InputSection Section, string Output)> claims, IReadOnlyList<InputSection> linkOrder,
-        Resolution resolution, Func<InputSection, bool> isLive)
+        Resolution resolution, SectionContents contents, SyntheticPiece? ehFrameHeader)
     {
+        var live = linkOrder.ToHashSet();
         var outputOf = claims.ToDictionary(c => c.Section, c => c.Output);
         var merged = MergedSections.Build(linkOrder.Where(s => (s.Flags & SHF_MERGE) != 0 && outputOf.ContainsKey(s)),
             s => outputOf.TryGetValue(s, out var o) ? o : null);
@@ -41,14 +50,14 @@ internal sealed class ContentTransforms : ISectionSizes
             ulong align = claims.Where(c => c.Output == EhFrame).Select(c => Math.Max(1, c.Section.Alignment)).Max();
             layout = EhFrameBuilder.Build(eh, new EhFrameOptions
             {
-                IsLive = isLive,
+                IsLive = live.Contains,
                 OutputAlignment = align,
                 ResolveGlobal = symbol => resolution.Definitions.TryGetValue(symbol.Name, out var def)
                     ? new GlobalDefinition(def.IsDefined, def.Section)
                     : new GlobalDefinition(false, null),
             });
         }
-        return new ContentTransforms(merged, layout, outputOf);
+        return new ContentTransforms(merged, layout, outputOf, contents, ehFrameHeader);
     }
 
     public bool IsExcluded(InputSection section) =>
@@ -63,6 +72,8 @@ internal sealed class ContentTransforms : ISectionSizes
         return section.Size;
     }
 
+    public ulong SizeOf(SyntheticPiece piece) => piece == _ehFrameHeader ? EhFrameHeader.SizeFor(_ehFrame) : piece.Size;
+
     /// <summary>The bytes to copy for a section and the relocations to apply to them (offsets in those bytes).</summary>
     public (byte[] Data, IReadOnlyList<InputRelocation> Relocations) Contents(InputSection section, Func<InputSection, ulong> offsetInOutput)
     {
@@ -72,7 +83,7 @@ internal sealed class ContentTransforms : ISectionSizes
             return (eh.ContentsOf(section, offsetInOutput), eh.RelocationsOf(section).Select(x => x.Relocation with { Offset = x.Offset }).ToList());
         if (IsReversedTable(section))
             return Reversed(section);
-        return (section.Data, section.Relocations);
+        return (_contents.Data(section), _contents.Relocations(section));
     }
 
     /// <summary>
@@ -83,13 +94,13 @@ internal sealed class ContentTransforms : ISectionSizes
         (section.Name.StartsWith(".ctors", StringComparison.Ordinal) || section.Name.StartsWith(".dtors", StringComparison.Ordinal))
         && _outputOf.TryGetValue(section, out var output) && output is ".init_array" or ".fini_array" && section.Size % 8 == 0;
 
-    private static (byte[] Data, IReadOnlyList<InputRelocation> Relocations) Reversed(InputSection section)
+    private (byte[] Data, IReadOnlyList<InputRelocation> Relocations) Reversed(InputSection section)
     {
-        var data = section.Data;
+        var data = _contents.Data(section);
         var reversed = new byte[data.Length];
         for (int i = 0; i < data.Length; i += 8)
             data.AsSpan(i, 8).CopyTo(reversed.AsSpan(data.Length - 8 - i));
-        var relocations = section.Relocations
+        var relocations = _contents.Relocations(section)
             .Select(r => r with { Offset = (ulong)data.Length - 8 - (r.Offset & ~7UL) + (r.Offset & 7) })
             .OrderBy(r => r.Offset).ToList();
         return (reversed, relocations);

@@ -26,9 +26,6 @@ internal sealed class EhFrameHeader
 
     public SyntheticPiece Piece { get; }
 
-    /// <summary>False when an .eh_frame input could not be parsed: ld then writes the header without a table.</summary>
-    public bool HasTable { get; private set; }
-
     /// <summary>Placed by the script (an unplaced header is simply not made).</summary>
     public bool IsPlaced => Piece.Output is not null;
 
@@ -38,14 +35,13 @@ internal sealed class EhFrameHeader
 
     public static EhFrameHeader? For(Script script, IEnumerable<InputSection> live) => IsWanted(script, live) ? new EhFrameHeader() : null;
 
-    /// <summary>Sizes the header once .eh_frame is edited: 8 bytes, plus 4 + 8 per kept FDE with a table.</summary>
-    public void Size(EhFrameLayout? layout)
-    {
-        var sections = layout?.Sections ?? [];
-        HasTable = sections.All(s => s.ParseError is null) && layout?.Traditional != true;
-        int fdes = KeptFdes(layout).Count();
-        Piece.SizeValue = HasTable ? (ulong)(HeaderSize + 4 + 8 * fdes) : HeaderSize;
-    }
+    /// <summary>False when an .eh_frame input could not be parsed: ld then writes the header without a table.</summary>
+    private static bool HasTable(EhFrameLayout? layout) =>
+        (layout?.Sections ?? []).All(s => s.ParseError is null) && layout?.Traditional != true;
+
+    /// <summary>The header's size once .eh_frame is edited: 8 bytes, plus 4 + 8 per kept FDE with a table.</summary>
+    public static ulong SizeFor(EhFrameLayout? layout) =>
+        HasTable(layout) ? (ulong)(HeaderSize + 4 + 8 * KeptFdes(layout).Count()) : HeaderSize;
 
     /// <summary>
     /// The header's bytes, from the relocated .eh_frame image: each kept FDE's initial location is read from its
@@ -55,14 +51,15 @@ internal sealed class EhFrameHeader
         out string? problem)
     {
         problem = null;
+        bool hasTable = HasTable(layout);
         ulong hdr = Piece.Address;
         var bytes = new byte[Piece.Size];
         bytes[0] = 1;
         bytes[1] = DW_EH_PE_pcrel_sdata4;
-        bytes[2] = HasTable ? DW_EH_PE_udata4 : DW_EH_PE_omit;
-        bytes[3] = HasTable ? DW_EH_PE_datarel_sdata4 : DW_EH_PE_omit;
+        bytes[2] = hasTable ? DW_EH_PE_udata4 : DW_EH_PE_omit;
+        bytes[3] = hasTable ? DW_EH_PE_datarel_sdata4 : DW_EH_PE_omit;
         BinaryPrimitives.WriteInt32LittleEndian(bytes.AsSpan(4), (int)(long)(ehFrame.Address - (hdr + 4)));
-        if (!HasTable)
+        if (!hasTable)
             return bytes;
 
         var table = new List<(ulong Location, ulong Range, ulong Fde)>();

@@ -11,10 +11,10 @@ namespace UklLink.Linking;
 /// What the references to one STT_GNU_IFUNC definition need, found the way ld's elf_x86_64_check_relocs finds it,
 /// and what ld's _bfd_elf_allocate_ifunc_dyn_relocs then gives it in a static, position-dependent link.
 /// </summary>
-internal sealed class IndirectFunction(object key, InputSymbol definition)
+internal sealed class IndirectFunction(GotKey key, InputSymbol definition)
 {
     /// <summary>The GOT key: the global name, or the local symbol.</summary>
-    public object Key { get; } = key;
+    public GotKey Key { get; } = key;
 
     /// <summary>The resolver: the IFUNC symbol's value is the function that returns the implementation's address.</summary>
     public InputSymbol Definition { get; } = definition;

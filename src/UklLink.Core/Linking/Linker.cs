@@ -1,5 +1,6 @@
 using System.Buffers.Binary;
 using System.Diagnostics;
+using UklLink.Analysis;
 using UklLink.Diagnostics;
 using UklLink.Inputs;
 using UklLink.Kernel;
@@ -15,234 +16,234 @@ using static UklLink.Inputs.ElfConstants;
 namespace UklLink.Linking;
 
 /// <summary>
-/// `ukl-link link`: the passes in order — read, resolve, rewrite, linker-made sections (GOT, COMMON), layout, bind,
-/// relocate, write — each appending findings; the output is written only when no pass reported an error.
+/// `ukl-link link`: the passes in order (<see cref="Run"/>), each a function of earlier passes' results that returns its
+/// own; every pass appends findings, and the link stops after the first pass that reported an error. The output is
+/// written only when no pass did.
 /// </summary>
 public sealed class Linker
 {
     public const string DefaultScriptName = "ukl-app.ld";
 
+    // The link's context, fixed before the first pass: options, the script, where findings and timings go.
     private readonly LinkOptions _options;
     private readonly FindingBag _bag = new();
     private readonly Locator _locator = new();
     private readonly LinkResult _result;
     private readonly Stopwatch _clock = Stopwatch.StartNew();
+    private readonly Script _script;
     private long _lastMark;
 
     private Linker(LinkOptions options)
     {
         _options = options;
         _result = new LinkResult(_bag);
+        _script = LoadScript(options.ScriptPath);
+        if (options.ScriptPath is not null)
+            _result.FilesRead.Add(options.ScriptPath);
     }
 
     public static LinkResult Link(LinkOptions options)
     {
         var linker = new Linker(options);
-        var script = linker.ReadScript();
-        using var kernel = KernelImage.Load(options.KernelPath);
-        linker.Mark("read kernel");
-        using var inputs = InputSet.Load(options.Inputs);
-        linker.Mark("read inputs");
-        linker.Run(script, kernel, inputs);
+        using var kernel = linker.Pass("read kernel", () => KernelImage.Load(options.KernelPath))!;
+        using var inputs = linker.Pass("read inputs", () => InputSet.Load(options.Inputs))!;
+        linker.Run(kernel, inputs);
         return linker._result;
     }
 
     /// <summary>
-    /// The passes on a kernel and inputs already read (validate --kernel has them open): nothing is read twice. The
-    /// rewrite pass replaces the contents of rewritten code sections in <paramref name="inputs"/>.
+    /// The passes on a kernel and inputs already read (validate --kernel has them open): nothing is read twice, and no
+    /// pass changes <paramref name="inputs"/>.
     /// </summary>
     public static LinkResult Link(LinkOptions options, KernelImage kernel, InputSet inputs)
     {
         var linker = new Linker(options);
-        linker.Run(linker.ReadScript(), kernel, inputs);
+        linker.Run(kernel, inputs);
         return linker._result;
     }
 
-    private Script ReadScript()
+    /// <summary>The passes, in order: one line each, named as -v times them.</summary>
+    private void Run(KernelImage kernel, InputSet inputs)
     {
-        var script = LoadScript(_options.ScriptPath);
-        if (_options.ScriptPath is not null)
-            _result.FilesRead.Add(_options.ScriptPath);
-        return script;
-    }
-
-    private void Mark(string pass)
-    {
-        long now = _clock.ElapsedMilliseconds;
-        _result.Timings.Add((pass, now - _lastMark));
-        _lastMark = now;
-    }
-
-    private bool Failed => _bag.ErrorCount > 0;
-
-    // State the passes hand on, in pass order.
-    private Script _script = null!;
-    private KernelImage _kernel = null!;
-    private SlotDescriptor _descriptor = null!;
-    private IReadOnlyList<Slot> _slots = Array.Empty<Slot>();
-    private Resolution _resolution = null!;
-    private IReadOnlySet<string> _linkerNames = new HashSet<string>();
-    private ComdatGroups _comdats = null!;
-    private List<InputSection> _live = new();
-    private SyscallRewritePass? _rewrite;
-    private LinkerMadeSections _made = null!;
-    private EhFrameHeader? _ehFrameHeader;
-    private Dictionary<string, LinkerSymbol> _linkerSymbols = new(StringComparer.Ordinal);
-    private LayoutResult _layout = null!;
-    private ContentTransforms? _transforms;
-    private DebugSections _debug = null!;
-    private SymbolValues _values = null!;
-    private TlsSegment _tls;
-    private ulong _entry;
-
-    /// <summary>The passes, in order; each returns false when it reported an error that stops the link.</summary>
-    private void Run(Script script, KernelImage kernel, InputSet inputs)
-    {
-        _script = script;
-        _kernel = kernel;
         _result.FilesRead.Add(kernel.Path);
         _result.FilesRead.AddRange(inputs.FilesRead);
 
-        if (!CheckInputs(inputs) || !Resolve(inputs))
-            return;
-        Mark("resolve");
-        if (_options.RewriteSyscalls)
-        {
-            if (!RewriteSyscalls())
-                return;
-            Mark("rewrite");
-        }
-        _made = LinkerMadeSections.Build(_live, _resolution, _kernel, _linkerNames, SymbolTableOrder());
-        _ehFrameHeader = EhFrameHeader.For(_script, _live);
-        Mark("got scan");
-        if (!Layout() || !Bind())
-            return;
-        Mark("layout");
-        var images = Relocate();
-        Mark("relocate");
-        if (Failed)
-            return;
-        Write(images);
+        if (Pass("check kernel", () => CheckKernel(kernel, inputs)) is not { } checkedKernel) return;
+        if (Pass("resolve", () => Resolve(kernel, inputs)) is not { } resolved) return;
+        if (Pass("mark live", () => MarkLive(resolved, checkedKernel.Descriptor)) is not { } live) return;
+        if (Pass("rewrite", () => RewriteSyscalls(live, kernel, checkedKernel.Descriptor)) is not { } rewritten) return;
+        if (Pass("scan relocations", () => ScanRelocations(rewritten, resolved, kernel)) is not { } made) return;
+        if (Pass("assign", () => LayoutEngine.Assign(_script, rewritten.Live, made.Pieces)) is not { } assignment) return;
+        if (Pass("merge", () => Merge(assignment, rewritten, resolved, made)) is not { } transforms) return;
+        if (Pass("layout", () => Layout(assignment, transforms, checkedKernel.Slots, resolved, kernel)) is not { } layout) return;
+        if (Pass("bind", () => Bind(layout, transforms, made, rewritten, resolved, live, kernel)) is not { } bound) return;
+        if (Pass("relocate", () => Relocate(layout, transforms, made, bound, rewritten)) is not { } images) return;
+        Write(images, layout, made, bound, resolved, checkedKernel.Slots, kernel); // times "write" and "map" itself
     }
 
-    private bool CheckInputs(InputSet inputs)
+    /// <summary>Runs one pass and times it; null when the pass reported an error (the passes after it do not run).</summary>
+    private T? Pass<T>(string name, Func<T?> pass) where T : class
     {
-        var slots = CheckKernel(_kernel);
-        foreach (var rejected in inputs.Rejected)
-            _bag.Report(Rules.WrongObjectKind, new Location(rejected.RejectedPath, rejected.Member), $"{rejected.DisplayName} {rejected.Reason}", rejected.Fix);
-        if (slots is null)
-            return false;
-        _slots = slots;
-        return !Failed;
+        var value = pass();
+        long now = _clock.ElapsedMilliseconds;
+        _result.Timings.Add((name, now - _lastMark));
+        _lastMark = now;
+        return _bag.ErrorCount > 0 ? null : value;
+    }
+
+    // What the passes hand on, beyond the library types (Resolution, SectionAssignment, LayoutResult, ...).
+    private sealed record CheckedKernel(IReadOnlyList<Slot> Slots, SlotDescriptor Descriptor);
+    private sealed record Resolved(Resolution Resolution, IReadOnlySet<string> LinkerNames);
+    private sealed record LiveSections(IReadOnlyList<InputSection> Sections, ComdatGroups Comdats);
+    private sealed record MadeSections(LinkerMadeSections Made, EhFrameHeader? EhFrameHeader)
+    {
+        public IReadOnlyList<SyntheticPiece> Pieces => EhFrameHeader is null ? Made.Pieces : [.. Made.Pieces, EhFrameHeader.Piece];
+    }
+    private sealed record Bound(SymbolValues Values, DebugSections Debug, TlsSegment Tls, IReadOnlyDictionary<string, LinkerSymbol> LinkerSymbols, ulong Entry);
+
+    /// <summary>Inputs that are no relocatable x86-64 objects, and a kernel whose slot ABI ukl-link speaks with no application in it.</summary>
+    private CheckedKernel? CheckKernel(KernelImage kernel, InputSet inputs)
+    {
+        ResolutionReport.Rejected(inputs, _bag);
+        if (SlotAbiCheck.Check(kernel, _bag) is not ({ } slots, { } descriptor))
+            return null;
+        if (descriptor.HasApplication)
+        {
+            _bag.Report(Rules.KernelNotUkl, new Location(kernel.Path, Symbol: SlotAbi.DescriptorSymbol),
+                "kernel already has an application linked into its slots; link against the kernel build's own vmlinux",
+                "pass the vmlinux from kernel/build, not the output of an earlier ukl-link link");
+            return null;
+        }
+        return new CheckedKernel(slots, descriptor);
     }
 
     /// <summary>Application first, then the script's symbols, then the kernel's.</summary>
-    private bool Resolve(InputSet inputs)
+    private Resolved Resolve(KernelImage kernel, InputSet inputs)
     {
-        _linkerNames = LinkerDefinedSymbols.For(_script);
-        _resolution = Resolver.Resolve(inputs, name => _linkerNames.Contains(name) || _kernel.GlobalSymbols.ContainsKey(name));
-        ReportResolution(_resolution);
-        _comdats = new ComdatGroups(_resolution.Included);
-        _live = LiveSections(_resolution.Included, _comdats);
-        ReportWarningSections();
-        CheckRedZone();
-        return !Failed;
+        var linkerNames = LinkerDefinedSymbols.For(_script);
+        var resolution = Resolver.Resolve(inputs, name => linkerNames.Contains(name) || kernel.GlobalSymbols.ContainsKey(name));
+        ResolutionReport.Symbols(resolution, withUndefined: true, _locator, _bag);
+        return new Resolved(resolution, linkerNames);
+    }
+
+    /// <summary>
+    /// The live sections: allocatable sections of the included objects without the members of COMDAT groups that lost;
+    /// with the checks on what is linked (libraries' .gnu.warning sections, red-zone use).
+    /// </summary>
+    private LiveSections MarkLive(Resolved resolved, SlotDescriptor descriptor)
+    {
+        var included = resolved.Resolution.Included;
+        var comdats = new ComdatGroups(included);
+        var live = included.SelectMany(o => o.AllSections)
+            .Where(s => s.IsAlloc && s.Type is not (SHT_GROUP or SHT_RELA or SHT_REL or SHT_SYMTAB or SHT_STRTAB) && comdats.Keeps(s))
+            .ToList();
+        ReportWarningSections(resolved.Resolution);
+        CheckRedZone(resolved.Resolution, live, descriptor);
+        return new LiveSections(live, comdats);
     }
 
     /// <summary>
     /// Red-zone use in what the link includes (objects and pulled archive members) is an error unless the kernel delivers
     /// events on its own stack: the same judgement validate makes (<see cref="RedZoneCheck"/>).
     /// </summary>
-    private void CheckRedZone()
+    private void CheckRedZone(Resolution resolution, IReadOnlyList<InputSection> live, SlotDescriptor descriptor)
     {
-        var (severity, reason) = RedZoneCheck.SeverityFor(_descriptor, linked: true);
+        var (severity, reason) = RedZoneCheck.SeverityFor(descriptor, linked: true);
         if (severity != Severity.Error)
             return;
-        var check = new RedZoneCheck(_locator);
-        var live = _live.ToHashSet();
-        foreach (var obj in _resolution.Included)
-            check.Check(obj, severity, reason, _bag, live.Contains);
+        var check = new RedZoneCheck(_locator, new CodeMaps());
+        var liveSet = live.ToHashSet();
+        foreach (var obj in resolution.Included)
+            check.Check(obj, severity, reason, _bag, liveSet.Contains);
     }
 
-    /// <summary>Before anything depends on section contents (GOT decisions, layout).</summary>
-    private bool RewriteSyscalls()
+    /// <summary>Before anything depends on section contents (GOT decisions, layout); the sections as read without --no-syscall-rewrite.</summary>
+    private RewriteOutcome RewriteSyscalls(LiveSections live, KernelImage kernel, SlotDescriptor descriptor)
     {
-        var form = SyscallEntryForms.ForAbiVersion(_descriptor.AbiVersion);
-        _rewrite = new SyscallRewritePass(_options.StrictRewrite, form);
-        _live = _rewrite.Run(_live);
-        foreach (var f in _rewrite.Rewrites.SelectMany(rw => rw.Findings))
+        if (!_options.RewriteSyscalls)
+            return new RewriteOutcome(live.Sections, SectionContents.AsRead, [], []);
+        var form = SyscallEntryForms.ForAbiVersion(descriptor.AbiVersion);
+        var outcome = SyscallRewritePass.Run(live.Sections, _options.StrictRewrite, form);
+        foreach (var f in outcome.Rewrites.SelectMany(rw => rw.Findings))
             _bag.Add(f);
-        var totals = RewriteTotals.Of(_rewrite.Rewrites);
+        var totals = RewriteTotals.Of(outcome.Rewrites);
         _result.Rewrite = totals;
         _result.EntryForm = form;
-        if (totals.Patched + totals.Fallbacks > 0 && !_kernel.GlobalSymbols.ContainsKey(SlotAbi.SyscallEntrySymbol))
-            _bag.Report(Rules.KernelWithoutSyscallEntry, new Location(_kernel.Path),
+        if (totals.Patched + totals.Fallbacks > 0 && !kernel.GlobalSymbols.ContainsKey(SlotAbi.SyscallEntrySymbol))
+            _bag.Report(Rules.KernelWithoutSyscallEntry, new Location(kernel.Path),
                 $"the application has {totals.Found} syscall site(s) to rewrite, but the kernel does not define {SlotAbi.SyscallEntrySymbol}");
-        return !Failed;
+        return outcome;
     }
 
-    private bool Layout()
+    /// <summary>The content the linker makes from the relocations: .got, the IFUNC sections, .got.plt, COMMON; and whether .eh_frame_hdr is made.</summary>
+    private MadeSections ScanRelocations(RewriteOutcome rewritten, Resolved resolved, KernelImage kernel)
     {
-        var liveSet = _live.ToHashSet();
+        var made = LinkerMadeSections.Build(rewritten.Live, rewritten.Contents, resolved.Resolution, kernel, resolved.LinkerNames,
+            SymbolTableOrder(rewritten.Live, resolved.Resolution, kernel));
+        return new MadeSections(made, EhFrameHeader.For(_script, rewritten.Live));
+    }
+
+    /// <summary>Merged strings, the edited .eh_frame and reversed .ctors, from where the assign pass sent each section.</summary>
+    private ContentTransforms Merge(SectionAssignment assignment, RewriteOutcome rewritten, Resolved resolved, MadeSections made) =>
+        ContentTransforms.Build(assignment.Claims, rewritten.Live, resolved.Resolution, rewritten.Contents, made.EhFrameHeader?.Piece);
+
+    /// <summary>Addresses for everything, then the checks on them: orphans, slot sizes, failed ASSERTs.</summary>
+    private LayoutResult? Layout(SectionAssignment assignment, ContentTransforms transforms, IReadOnlyList<Slot> slots, Resolved resolved, KernelImage kernel)
+    {
+        LayoutResult layout;
         try
         {
-            _layout = LayoutEngine.Run(new LayoutRequest
+            layout = LayoutEngine.Place(new LayoutRequest
             {
                 Script = _script,
-                Sections = _live,
-                Synthetic = _ehFrameHeader is null ? _made.Pieces : [.. _made.Pieces, _ehFrameHeader.Piece],
-                Slots = _slots,
-                ExternalSymbol = name => _kernel.TryGetSymbolValue(name, out ulong v) ? v : null,
-                DefinedByApplication = name => _resolution.Definitions.ContainsKey(name),
-                ReferencedByApplication = _resolution.Referenced.Contains,
-                Sizes = claims =>
-                {
-                    _transforms = ContentTransforms.Build(claims, _live, _resolution, liveSet.Contains);
-                    _ehFrameHeader?.Size(_transforms.EhFrameLayout);
-                    return _transforms;
-                },
+                Assignment = assignment,
+                Sizes = transforms,
+                Slots = slots,
+                ExternalSymbol = name => kernel.TryGetSymbolValue(name, out ulong v) ? v : null,
+                DefinedByApplication = name => resolved.Resolution.Definitions.ContainsKey(name),
+                ReferencedByApplication = resolved.Resolution.Referenced.Contains,
             });
         }
         catch (LayoutException ex)
         {
             _bag.Report(Rules.ScriptError, ScriptLocation(ex.Position), ex.Message);
-            return false;
+            return null;
         }
-        foreach (var orphan in _layout.Orphans)
+        foreach (var orphan in layout.Orphans)
             _bag.Report(Rules.OrphanSection, _locator.At(orphan, null), $"section '{orphan.Name}' ({orphan.Size} bytes) matches no rule of the linker script {_script.File}");
-        CheckSlots(_layout, _slots);
-        foreach (var failed in _layout.FailedAsserts)
+        CheckSlots(layout, slots);
+        foreach (var failed in layout.FailedAsserts)
             _bag.Report(Rules.ScriptError, ScriptLocation(failed.Position), failed.Message);
-        return !Failed;
+        return layout;
     }
 
     /// <summary>Final symbol values, the TLS segment and the entry point, once every address is known.</summary>
-    private bool Bind()
+    private Bound? Bind(LayoutResult layout, ContentTransforms transforms, MadeSections made, RewriteOutcome rewritten, Resolved resolved,
+        LiveSections live, KernelImage kernel)
     {
-        _tls = TlsSegment.Of(_layout);
-        _debug = new DebugSections(_resolution.Included, _comdats);
-        var layout = _layout;
-        if (!DefineLinkerSymbols())
-            return false;
-        _values = new SymbolValues(_resolution, layout, _kernel, _made,
+        var tls = TlsSegment.Of(layout);
+        var debug = new DebugSections(resolved.Resolution.Included, live.Comdats);
+        var linkerSymbols = DefineLinkerSymbols(layout, made, rewritten, resolved, kernel);
+        if (linkerSymbols is null)
+            return null;
+        var values = new SymbolValues(resolved.Resolution, layout, kernel, made.Made,
             (section, offset) => layout.Placed.TryGetValue(section, out var piece) && piece.Output is not null ? piece.Address + offset
-                : _debug.TryGetOffset(section, out ulong debugOffset) ? debugOffset + offset : null,
-            _tls.Start, _tls.Size, _transforms, _linkerSymbols.ToDictionary(kv => kv.Key, kv => kv.Value.Value, StringComparer.Ordinal));
+                : debug.TryGetOffset(section, out ulong debugOffset) ? debugOffset + offset : null,
+            tls.Start, tls.Size, transforms, linkerSymbols.ToDictionary(kv => kv.Key, kv => kv.Value.Value, StringComparer.Ordinal));
 
         string entryName = _options.Entry ?? layout.Entry ?? "_start";
-        var entry = _values.ResolveName(entryName, null);
-        if (entry.Kind is not TargetKind.Section || !_resolution.Definitions.ContainsKey(entryName) && !layout.Symbols.ContainsKey(entryName))
+        var entry = values.ResolveName(entryName, null);
+        if (entry.Kind is not TargetKind.Section || !resolved.Resolution.Definitions.ContainsKey(entryName) && !layout.Symbols.ContainsKey(entryName))
         {
             _bag.Report(Rules.MissingEntry, new Location(_options.Inputs.FirstOrDefault() ?? _options.KernelPath), $"entry symbol '{entryName}' is not defined by the application");
-            return false;
+            return null;
         }
-        _entry = _result.Entry = entry.Value;
-        if (_rewrite is not null)
-            foreach (var (section, offset, trampoline, rw) in _rewrite.Trampolines)
-                if (layout.Placed.TryGetValue(section, out var piece) && layout.Placed.TryGetValue(rw.Section, out var site))
-                    _result.Trampolines.Add(new TrampolineInfo(piece.Address + offset, (ulong)trampoline.Code.Length,
-                        site.Address + trampoline.SiteOffset, $"{rw.Section.File.DisplayName}:({rw.Section.Name}+0x{trampoline.SiteOffset:x})"));
-        return true;
+        _result.Entry = entry.Value;
+        foreach (var (section, offset, trampoline, rw) in rewritten.Trampolines)
+            if (layout.Placed.TryGetValue(section, out var piece) && layout.Placed.TryGetValue(rw.Section, out var site))
+                _result.Trampolines.Add(new TrampolineInfo(piece.Address + offset, (ulong)trampoline.Code.Length,
+                    site.Address + trampoline.SiteOffset, $"{rw.Section.File.DisplayName}:({rw.Section.Name}+0x{trampoline.SiteOffset:x})"));
+        return new Bound(values, debug, tls, linkerSymbols, entry.Value);
     }
 
     /// <summary>
@@ -250,45 +251,49 @@ public sealed class Linker
     /// __start_SECNAME/__stop_SECNAME for referenced names that nothing else defines (<see cref="StartStopSymbols"/>).
     /// A __start_/__stop_ name whose section went into an output section of another name stays undefined, as in ld.
     /// </summary>
-    private bool DefineLinkerSymbols()
+    private Dictionary<string, LinkerSymbol>? DefineLinkerSymbols(LayoutResult layout, MadeSections made, RewriteOutcome rewritten, Resolved resolved,
+        KernelImage kernel)
     {
-        foreach (var (name, value) in _made.Symbols())
-            _linkerSymbols[name] = new LinkerSymbol(name, value, Global: false);
-        if (_ehFrameHeader is { IsPlaced: true } header)
-            _linkerSymbols[EhFrameHeader.Symbol] = new LinkerSymbol(EhFrameHeader.Symbol, header.Piece.Address, Global: false);
-        foreach (var name in _resolution.Referenced.Order(StringComparer.Ordinal))
+        var resolution = resolved.Resolution;
+        var linkerSymbols = new Dictionary<string, LinkerSymbol>(StringComparer.Ordinal);
+        foreach (var (name, value) in made.Made.Symbols())
+            linkerSymbols[name] = new LinkerSymbol(name, value, Global: false);
+        if (made.EhFrameHeader is { IsPlaced: true } header)
+            linkerSymbols[EhFrameHeader.Symbol] = new LinkerSymbol(EhFrameHeader.Symbol, header.Piece.Address, Global: false);
+        foreach (var name in resolution.Referenced.Order(StringComparer.Ordinal))
         {
-            if (StartStopSymbols.SectionOf(name) is not { } section || _resolution.Definitions.ContainsKey(name) || _layout.Symbols.ContainsKey(name)
-                || _linkerNames.Contains(name) || _kernel.GlobalSymbols.ContainsKey(name))
+            if (StartStopSymbols.SectionOf(name) is not { } section || resolution.Definitions.ContainsKey(name) || layout.Symbols.ContainsKey(name)
+                || resolved.LinkerNames.Contains(name) || kernel.GlobalSymbols.ContainsKey(name))
                 continue;
-            var output = _layout.Sections.FirstOrDefault(os => os.Name == section && os.Pieces.OfType<InputPiece>().Any(p => p.Section.Name == section));
+            var output = layout.Sections.FirstOrDefault(os => os.Name == section && os.Pieces.OfType<InputPiece>().Any(p => p.Section.Name == section));
             if (output is not null)
             {
-                _linkerSymbols[name] = new LinkerSymbol(name, StartStopSymbols.IsStop(name) ? output.End : output.Address, Global: true);
+                linkerSymbols[name] = new LinkerSymbol(name, StartStopSymbols.IsStop(name) ? output.End : output.Address, Global: true);
                 continue;
             }
-            if (!_live.Any(s => s.Name == section))
+            if (!rewritten.Live.Any(s => s.Name == section))
                 continue; // no such section: resolution reported the reference already, or it is weak
-            var placedIn = _layout.Sections.FirstOrDefault(os => os.Pieces.OfType<InputPiece>().Any(p => p.Section.Name == section));
-            var referrer = _resolution.Included.SelectMany(o => o.AllSections).SelectMany(s => s.Relocations).FirstOrDefault(r => r.Symbol.Name == name && !r.Symbol.IsLocal);
+            var placedIn = layout.Sections.FirstOrDefault(os => os.Pieces.OfType<InputPiece>().Any(p => p.Section.Name == section));
+            var referrer = resolution.Included.SelectMany(o => o.AllSections).SelectMany(rewritten.Contents.Relocations)
+                .FirstOrDefault(r => r.Symbol.Name == name && !r.Symbol.IsLocal);
             if (referrer is null || referrer.Symbol.IsWeak)
                 continue;
             _bag.Report(Rules.UndefinedSymbol, _locator.At(referrer.Section, referrer.Offset),
                 $"undefined symbol: {name} (section '{section}' went into output section '{placedIn?.Name ?? "/DISCARD/"}'; "
                 + $"the linker defines {name} only for an output section named '{section}')");
         }
-        return !Failed;
+        return _bag.ErrorCount > 0 ? null : linkerSymbols;
     }
 
     /// <summary>One image per output section with file contents: fill, pieces (transformed where ld transforms), relocations.</summary>
-    private Dictionary<OutputSection, byte[]> Relocate()
+    private Dictionary<OutputSection, byte[]> Relocate(LayoutResult layout, ContentTransforms transforms, MadeSections made, Bound bound, RewriteOutcome rewritten)
     {
         var images = new Dictionary<OutputSection, byte[]>();
         var problems = new List<RelocationProblem>();
         // Fills and linker-made pieces first; the input pieces (copy and relocate, most of the work) then run in
         // parallel: each writes only its own range of its output section's image.
         var pieces = new List<(InputPiece Piece, byte[] Buffer, int At)>();
-        foreach (var os in _layout.Sections)
+        foreach (var os in layout.Sections)
         {
             if (os.IsNoBits)
                 continue;
@@ -322,20 +327,18 @@ public sealed class Linker
         Parallel.For(0, pieces.Count, i =>
         {
             var (ip, buffer, at) = pieces[i];
-            var (data, relocations) = _transforms is null
-                ? (ip.Section.Data, ip.Section.Relocations)
-                : _transforms.Contents(ip.Section, s => _layout.Placed[s].Address);
+            var (data, relocations) = transforms.Contents(ip.Section, s => layout.Placed[s].Address);
             data.AsSpan(0, (int)Math.Min((ulong)data.Length, ip.Size)).CopyTo(buffer.AsSpan(at));
             var list = new List<RelocationProblem>();
-            Relocator.Apply(ip.Section, relocations, buffer, at, ip.Address, _values, list);
+            Relocator.Apply(ip.Section, relocations, buffer, at, ip.Address, bound.Values, list);
             found[i] = list.Count > 0 ? list : null;
         });
         foreach (var list in found)
             if (list is not null)
                 problems.AddRange(list);
-        _made.WriteGot(images, _values, r => _layout.Placed[r.Section].Address + r.Offset, RelocationOrder());
-        WriteEhFrameHeader(images);
-        _result.GotEntries = _made.GotSlots.Count;
+        made.Made.WriteGot(images, bound.Values, r => layout.Placed[r.Section].Address + r.Offset, RelocationOrder(layout, rewritten.Live));
+        WriteEhFrameHeader(images, layout, transforms, made.EhFrameHeader);
+        _result.GotEntries = made.Made.GotSlots.Count;
         foreach (var p in problems)
             _bag.Report(p.Kind switch
             {
@@ -348,14 +351,14 @@ public sealed class Linker
     }
 
     /// <summary>.eh_frame_hdr is made from the relocated .eh_frame, so it is filled in last.</summary>
-    private void WriteEhFrameHeader(Dictionary<OutputSection, byte[]> images)
+    private void WriteEhFrameHeader(Dictionary<OutputSection, byte[]> images, LayoutResult layout, ContentTransforms transforms, EhFrameHeader? ehFrameHeader)
     {
-        if (_ehFrameHeader is not { IsPlaced: true } header)
+        if (ehFrameHeader is not { IsPlaced: true } header)
             return;
-        var ehFrame = _layout.Sections.FirstOrDefault(os => os.Name == ".eh_frame");
+        var ehFrame = layout.Sections.FirstOrDefault(os => os.Name == ".eh_frame");
         if (ehFrame is null || !images.TryGetValue(ehFrame, out var ehImage))
             return;
-        var bytes = header.Contents(_transforms?.EhFrameLayout, ehFrame, ehImage, _layout.Placed, out string? problem);
+        var bytes = header.Contents(transforms.EhFrameLayout, ehFrame, ehImage, layout.Placed, out string? problem);
         var output = header.Piece.Output!;
         bytes.CopyTo(images[output], (int)(header.Piece.Address - output.Address));
         if (problem is not null)
@@ -367,63 +370,71 @@ public sealed class Linker
     /// entries. ld adds _GLOBAL_OFFSET_TABLE_ after reading its inputs, and __GNU_EH_FRAME_HDR when it makes an
     /// .eh_frame_hdr, before it allocates entries.
     /// </summary>
-    private LdHashOrder SymbolTableOrder()
+    private LdHashOrder SymbolTableOrder(IReadOnlyList<InputSection> live, Resolution resolution, KernelImage kernel)
     {
         string entry = _options.Entry ?? _script.Commands.OfType<EntryCommand>().LastOrDefault()?.Symbol ?? "_start";
         var late = new List<string> { LinkerDefinedSymbols.GlobalOffsetTable };
-        if (EhFrameHeader.IsWanted(_script, _live))
+        if (EhFrameHeader.IsWanted(_script, live))
             late.Add(EhFrameHeader.Symbol);
-        return LdHashOrder.Replay(entry, LinkerDefinedSymbols.Assignments(_script), _resolution.Included, _kernel.GlobalSymbols.Keys, late);
+        return LdHashOrder.Replay(entry, LinkerDefinedSymbols.Assignments(_script), resolution.Included, kernel.GlobalSymbols.Keys, late);
     }
 
     /// <summary>
     /// The input sections in the order ld relocates them: objects in the order their first section appears in the
     /// output, all live sections of an object at once, by section index.
     /// </summary>
-    private IEnumerable<InputSection> RelocationOrder()
+    private static IEnumerable<InputSection> RelocationOrder(LayoutResult layout, IReadOnlyList<InputSection> liveSections)
     {
-        var live = _live.ToLookup(s => s.File);
+        var live = liveSections.ToLookup(s => s.File);
         var seen = new HashSet<ObjectFile>();
-        foreach (var os in _layout.Sections)
+        foreach (var os in layout.Sections)
             foreach (var piece in os.Pieces.OfType<InputPiece>())
                 if (seen.Add(piece.Section.File))
                     foreach (var section in live[piece.Section.File].OrderBy(s => s.Index))
                         yield return section;
     }
 
-    /// <summary>Program headers and descriptor, then the vmlinux (slots, descriptor, symbols, DWARF) and the map.</summary>
-    private void Write(Dictionary<OutputSection, byte[]> images)
+    /// <summary>
+    /// The write pass: program headers and descriptor, then the vmlinux (slots, descriptor, symbols, DWARF); then the
+    /// map pass. validate --kernel (no output path) stops after the program header check.
+    /// </summary>
+    private void Write(Dictionary<OutputSection, byte[]> images, LayoutResult layout, MadeSections made, Bound bound, Resolved resolved,
+        IReadOnlyList<Slot> slots, KernelImage kernel)
     {
-        var app = new ApplicationImage(_layout, _slots, _tls, _entry, _ehFrameHeader is { IsPlaced: true } h ? h.Piece.Output : null);
+        var app = new ApplicationImage(layout, slots, bound.Tls, bound.Entry, made.EhFrameHeader is { IsPlaced: true } h ? h.Piece.Output : null);
         if (app.PhdrEnd > app.DataSlot.End)
         {
             ulong need = app.PhdrEnd - app.DataSlot.Start;
             _bag.Report(Rules.SlotTooSmall, new Location(_options.KernelPath), SlotMessage(app.DataSlot, need, "the program header table"), SlotHint(app.DataSlot, need));
             return;
         }
-        var patches = images.Select(kv => (kv.Key.Address, kv.Value)).ToList();
-        patches.Add((app.EhdrAddress, app.HeaderBytes()));
-        patches.Add((_kernel.DescriptorAddress!.Value, app.Descriptor(_kernel, _entry)));
-        var symbols = OutputSymbols(_resolution, _layout, _values, _tls.Start);
-        foreach (var s in _linkerSymbols.Values)
-            symbols.Add(s.Global
-                ? new OutputSymbol(s.Name, s.Value, 0, STB_GLOBAL, STT_NOTYPE, STV_PROTECTED, s.Value, false)
-                : new OutputSymbol(s.Name, s.Value, 0, STB_LOCAL, STT_OBJECT, STV_HIDDEN, s.Value, false));
-        if (_options.OutputPath is null)
+        if (_options.OutputPath is not { } outputPath)
             return; // validate --kernel: every check ran, nothing is written
-        VmlinuxWriter.Write(_kernel, _options.OutputPath, patches, symbols, _debug.Relocate(_values));
-        _result.Written = true;
-        _result.Sections = _layout.Sections;
-        Mark("write");
-
-        if (_options.MapPath is { } mapPath)
+        var symbols = Pass("write", () =>
+        {
+            var patches = images.Select(kv => (kv.Key.Address, kv.Value)).ToList();
+            patches.Add((app.EhdrAddress, app.HeaderBytes()));
+            patches.Add((kernel.DescriptorAddress!.Value, app.Descriptor(kernel, bound.Entry)));
+            var symbols = OutputSymbols(resolved.Resolution, layout, bound.Values, bound.Tls.Start);
+            foreach (var s in bound.LinkerSymbols.Values)
+                symbols.Add(s.Global
+                    ? new OutputSymbol(s.Name, s.Value, 0, STB_GLOBAL, STT_NOTYPE, STV_PROTECTED, s.Value, false)
+                    : new OutputSymbol(s.Name, s.Value, 0, STB_LOCAL, STT_OBJECT, STV_HIDDEN, s.Value, false));
+            VmlinuxWriter.Write(kernel, outputPath, patches, symbols, bound.Debug.Relocate(bound.Values));
+            _result.Written = true;
+            _result.Sections = layout.Sections;
+            return symbols;
+        });
+        if (symbols is null || _options.MapPath is not { } mapPath)
+            return;
+        Pass("map", () =>
         {
             string map = _options.MapFormat == MapFormat.Json
-                ? LinkMap.FormatJson(_layout, symbols, _result, app.PhdrAddress, app.Headers.Count)
-                : LinkMap.FormatText(_layout, symbols, _result, app.PhdrAddress, app.Headers.Count);
+                ? LinkMap.FormatJson(layout, symbols, _result, app.PhdrAddress, app.Headers.Count)
+                : LinkMap.FormatText(layout, symbols, _result, app.PhdrAddress, app.Headers.Count);
             AtomicFile.WriteText(mapPath, map);
-            Mark("map");
-        }
+            return map;
+        });
     }
 
     /// <summary>
@@ -474,50 +485,15 @@ public sealed class Linker
 
     private Location ScriptLocation(ScriptPosition p) => new(p.File, SourceFile: p.File, SourceLine: p.Line);
 
-    /// <summary>A slot ABI version ukl-link speaks (the check validate makes too), and no application linked yet.</summary>
-    private IReadOnlyList<Slot>? CheckKernel(KernelImage kernel)
-    {
-        if (SlotAbiCheck.Check(kernel, _bag) is not ({ } slots, { } descriptor))
-            return null;
-        _descriptor = descriptor;
-        if (descriptor.HasApplication)
-        {
-            _bag.Report(Rules.KernelNotUkl, new Location(kernel.Path, Symbol: SlotAbi.DescriptorSymbol),
-                "kernel already has an application linked into its slots; link against the kernel build's own vmlinux",
-                "pass the vmlinux from kernel/build, not the output of an earlier ukl-link link");
-            return null;
-        }
-        return slots;
-    }
-
-    private void ReportResolution(Resolution resolution)
-    {
-        foreach (var d in resolution.Duplicates)
-            _bag.Report(Rules.DuplicateDefinition, _locator.At(d.Second.Section, d.Second.Value, d.Second),
-                $"duplicate symbol: {d.Name} (also defined in {d.First.File.DisplayName})");
-        foreach (var u in resolution.Undefined)
-        {
-            // lld's layout: the name, then one ">>> referenced by" line per site (source line, then object position).
-            var lines = u.ReferencedBy.Select(r =>
-            {
-                var at = _locator.At(r.Section, r.Offset);
-                return at.SourceText is { } src ? $">>> referenced by {src} ({at})" : $">>> referenced by {at}";
-            });
-            string more = u.ReferenceCount > u.ReferencedBy.Count ? $"\n>>> referenced {u.ReferenceCount - u.ReferencedBy.Count} more times" : "";
-            var first = u.ReferencedBy[0];
-            _bag.Report(Rules.UndefinedSymbol, _locator.At(first.Section, first.Offset), $"undefined symbol: {u.Name}\n{string.Join("\n", lines)}{more}");
-        }
-    }
-
     /// <summary>
     /// A library's own link-time warnings, as ld prints them: a .gnu.warning.SYMBOL section (its text is the message)
     /// warns where another linked object refers to SYMBOL, a plain .gnu.warning section whenever its object is linked.
     /// </summary>
-    private void ReportWarningSections()
+    private void ReportWarningSections(Resolution resolution)
     {
         const string prefix = ".gnu.warning";
         var warned = new HashSet<string>(StringComparer.Ordinal);
-        foreach (var obj in _resolution.Included)
+        foreach (var obj in resolution.Included)
             foreach (var section in obj.AllSections.Where(s => s.Name.StartsWith(prefix, StringComparison.Ordinal) && !s.IsAlloc))
             {
                 string message = System.Text.Encoding.UTF8.GetString(section.Data).TrimEnd('\0', '\n');
@@ -529,27 +505,18 @@ public sealed class Linker
                 if (!section.Name.StartsWith(prefix + ".", StringComparison.Ordinal))
                     continue;
                 string symbol = section.Name[(prefix.Length + 1)..];
-                if (!_resolution.Referenced.Contains(symbol) || !warned.Add(symbol))
+                if (!resolution.Referenced.Contains(symbol) || !warned.Add(symbol))
                     continue;
-                var use = _resolution.Included.Where(o => o != obj).SelectMany(o => o.AllSections).Where(s => s.IsAlloc)
+                var use = resolution.Included.Where(o => o != obj).SelectMany(o => o.AllSections).Where(s => s.IsAlloc)
                     .SelectMany(s => s.Relocations).FirstOrDefault(r => r.Symbol.Name == symbol && !r.Symbol.IsLocal);
                 if (use is not null)
                     _bag.Report(Rules.LinkWarning, _locator.At(use.Section, use.Offset), message);
             }
     }
 
-    /// <summary>Allocatable sections of the included objects, without the members of COMDAT groups that lost.</summary>
-    private static List<InputSection> LiveSections(IReadOnlyList<ObjectFile> included, ComdatGroups comdats) =>
-        included.SelectMany(o => o.AllSections)
-            .Where(s => s.IsAlloc && s.Type is not (SHT_GROUP or SHT_RELA or SHT_REL or SHT_SYMTAB or SHT_STRTAB) && comdats.Keeps(s))
-            .ToList();
 
     private void CheckSlots(LayoutResult layout, IReadOnlyList<Slot> slots)
     {
-        // A section belongs to the slot its start lies in (an empty one may sit exactly at a slot's end).
-        foreach (var os in layout.Sections)
-            os.Slot = slots.FirstOrDefault(s => os.Address >= s.Start && os.Address < s.End)
-                ?? slots.FirstOrDefault(s => os.Address == s.End && os.Size == 0);
         foreach (var slot in slots)
         {
             var inSlot = layout.Sections.Where(os => os.Slot == slot).ToList();

@@ -19,28 +19,28 @@ namespace UklLink.Linking;
 internal sealed class LinkerMadeSections
 {
     private readonly List<(SyntheticPiece Block, Dictionary<InputSymbol, ulong> Offsets)> _commonBlocks = new();
-    private readonly Dictionary<object, IndirectFunction> _indirect = new();
+    private readonly Dictionary<GotKey, IndirectFunction> _indirect = new();
 
-    public Dictionary<object, ulong> GotSlots { get; } = new();
+    public Dictionary<GotKey, ulong> GotSlots { get; } = new();
     public SyntheticPiece? Got { get; private set; }
     public SyntheticPiece? GotPlt { get; private set; }
     public IndirectFunctionSections Indirect { get; private set; } = null!;
     public List<SyntheticPiece> Pieces { get; } = new();
 
-    public static LinkerMadeSections Build(IReadOnlyList<InputSection> live, Resolution resolution, KernelImage kernel, IReadOnlySet<string> scriptNames,
-        LdHashOrder symbolOrder)
+    public static LinkerMadeSections Build(IReadOnlyList<InputSection> live, SectionContents contents, Resolution resolution, KernelImage kernel,
+        IReadOnlySet<string> scriptNames, LdHashOrder symbolOrder)
     {
         var made = new LinkerMadeSections();
         // The GOT decision depends only on the instruction and the kind of target, not on addresses.
         var preliminary = new PreliminaryTargets(resolution, kernel, scriptNames);
         var linkIndex = resolution.Included.Select((o, i) => (o, i)).ToDictionary(x => x.o, x => x.i);
         bool gotRelative = false;
-        var gotKeys = new HashSet<object>();
+        var gotKeys = new HashSet<GotKey>();
         foreach (var section in live)
-            foreach (var r in section.Relocations)
+            foreach (var r in contents.Relocations(section))
             {
                 gotRelative |= RelocationTypes.Get(r.Type).UsesGotBase;
-                var key = SymbolValues.GotKey(r.Symbol, resolution);
+                var key = GotKey.For(r.Symbol);
                 if (Definition(r.Symbol, resolution) is { } definition && IndirectFunction.Is(definition))
                 {
                     if (!made._indirect.TryGetValue(key, out var f))
@@ -49,7 +49,7 @@ internal sealed class LinkerMadeSections
                     continue;
                 }
                 if (RelocationTypes.Get(r.Type).GotLoad
-                    && Relocator.NeedsGotEntry(r, section.Data, preliminary.Resolve(r.Symbol)))
+                    && Relocator.NeedsGotEntry(r, contents.Data(section), preliminary.Resolve(r.Symbol)))
                     gotKeys.Add(key);
             }
 
@@ -57,7 +57,7 @@ internal sealed class LinkerMadeSections
         // the global names (GOT entries and IFUNC PLT entries alike); then the local IFUNCs (ld walks a separate table
         // for those, whose order ukl-link does not reproduce: it takes link order).
         ulong NextGot() => (ulong)made.GotSlots.Count * 8;
-        foreach (var local in gotKeys.OfType<InputSymbol>().OrderBy(s => linkIndex[s.File]).ThenBy(s => s.Index))
+        foreach (var local in gotKeys.Where(k => k.IsLocal).OrderBy(k => linkIndex[k.Local!.File]).ThenBy(k => k.Local!.Index))
             made.GotSlots[local] = NextGot();
         var plt = new List<IndirectFunction>();
         void Allocate(IndirectFunction f)
@@ -75,21 +75,21 @@ internal sealed class LinkerMadeSections
                 made.GotSlots[f.Key] = NextGot();
             }
         }
-        var globals = gotKeys.OfType<string>().Concat(made._indirect.Keys.OfType<string>()).Distinct(StringComparer.Ordinal)
+        var globals = gotKeys.Concat(made._indirect.Keys).Where(k => !k.IsLocal).Select(k => k.Name!).Distinct(StringComparer.Ordinal)
             .OrderBy(symbolOrder.Rank).ThenBy(n => n, StringComparer.Ordinal);
         foreach (var name in globals)
         {
-            if (made._indirect.TryGetValue(name, out var f))
+            if (made._indirect.TryGetValue(GotKey.Global(name), out var f))
                 Allocate(f);
             else
-                made.GotSlots[name] = NextGot();
+                made.GotSlots[GotKey.Global(name)] = NextGot();
         }
-        var locals = made._indirect.Values.Where(f => f.Key is InputSymbol).OrderBy(f => linkIndex[f.Definition.File]).ThenBy(f => f.Definition.Index).ToList();
+        var locals = made._indirect.Values.Where(f => f.Key.IsLocal).OrderBy(f => linkIndex[f.Definition.File]).ThenBy(f => f.Definition.Index).ToList();
         foreach (var f in locals)
             Allocate(f);
         // ld fills the local IFUNCs' entries while it writes local symbols, before it walks the global ones.
-        var finish = locals.Concat(made._indirect.Values.Where(f => f.Key is string).OrderBy(f => symbolOrder.Rank((string)f.Key))
-            .ThenBy(f => (string)f.Key, StringComparer.Ordinal)).ToList();
+        var finish = locals.Concat(made._indirect.Values.Where(f => !f.Key.IsLocal).OrderBy(f => symbolOrder.Rank(f.Key.Name!))
+            .ThenBy(f => f.Key.Name!, StringComparer.Ordinal)).ToList();
         made.Indirect = new IndirectFunctionSections(plt, finish, plt.Count + finish.Sum(f => f.ExtraRelocations));
 
         if (made.GotSlots.Count > 0)
@@ -126,7 +126,7 @@ internal sealed class LinkerMadeSections
         : resolution.Definitions.TryGetValue(symbol.Name, out var d) ? d : null;
 
     /// <summary>The IFUNC a relocation target key names, if it is one the link makes entries for.</summary>
-    public IndirectFunction? IndirectFor(object key) => _indirect.GetValueOrDefault(key);
+    public IndirectFunction? IndirectFor(GotKey key) => _indirect.GetValueOrDefault(key);
 
     public Dictionary<InputSymbol, ulong> CommonAddresses()
     {
@@ -163,7 +163,7 @@ internal sealed class LinkerMadeSections
                     value = f.HasPlt ? Indirect.PltAddress(f) : 0;
                 else
                 {
-                    var t = key is string name ? values.ResolveName(name, null) : values.Resolve((InputSymbol)key);
+                    var t = key.Name is { } name ? values.ResolveName(name, null) : values.Resolve(key.Local!);
                     value = t.IsTls ? t.Value - (values.TlsStart + values.TlsSize) : t.Value;
                 }
                 BinaryPrimitives.WriteUInt64LittleEndian(buffer.AsSpan((int)(Got.Address - output.Address + offset)), value);

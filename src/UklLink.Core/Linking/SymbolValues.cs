@@ -46,7 +46,7 @@ internal sealed class SymbolValues : IRelocationContext
     /// <summary>The relocation's .got entry, or for an IFUNC without one the .igot.plt slot of its PLT entry.</summary>
     public bool TryGetGotEntryAddress(InputRelocation relocation, out ulong address)
     {
-        var key = GotKey(relocation.Symbol, _resolution);
+        var key = GotKey.For(relocation.Symbol);
         if (_made.GotSlots.TryGetValue(key, out ulong slot))
         {
             address = _made.Got!.Address + slot;
@@ -61,16 +61,12 @@ internal sealed class SymbolValues : IRelocationContext
         return false;
     }
 
-    /// <summary>GOT entries are per target: a global name, or a local symbol object.</summary>
-    public static object GotKey(InputSymbol symbol, Resolution resolution) =>
-        symbol.IsLocal || symbol.Type == STT_SECTION ? symbol : symbol.Name;
-
     public RelocationTarget Resolve(InputRelocation relocation)
     {
         var symbol = relocation.Symbol;
         // An IFUNC is reached through its PLT entry; without one, only GOT references and static pointers (filled by
         // their IRELATIVE relocations at start-up) can use it.
-        if (_made.IndirectFor(GotKey(symbol, _resolution)) is { } indirect)
+        if (_made.IndirectFor(GotKey.For(symbol)) is { } indirect)
             return Resolve(symbol) with
             {
                 Value = indirect.HasPlt ? _made.Indirect.PltAddress(indirect) : 0,

@@ -5,10 +5,22 @@ using static UklLink.Inputs.ElfConstants;
 namespace UklLink.Linking;
 
 /// <summary>
+/// What the rewrite pass hands on: the live sections with the trampoline sections inserted, the new contents of the
+/// sections it changed (the input sections themselves keep what the file holds), every section's rewrite, and where
+/// each trampoline sits (for the link map).
+/// </summary>
+internal sealed record RewriteOutcome(
+    IReadOnlyList<InputSection> Live,
+    SectionContents Contents,
+    IReadOnlyList<SectionRewrite> Rewrites,
+    IReadOnlyList<(InputSection Section, ulong Offset, Trampoline Trampoline, SectionRewrite Rewrite)> Trampolines);
+
+/// <summary>
 /// The rewrite pass of `link`: every executable input section goes through <see cref="SyscallRewriter"/>; a changed
-/// section gets its new bytes and relocations, and its trampolines become one linker-made input section,
-/// <c>.text.ukl_trampolines</c> of the same object, right after it in link order (so the script's <c>.text.*</c>
-/// rule places it in the text slot next to the code that jumps to it). docs/syscall-rewrite.md has the API.
+/// section gets its new bytes and relocations (in the outcome's <see cref="SectionContents"/>), and its trampolines
+/// become one linker-made input section, <c>.text.ukl_trampolines</c> of the same object, right after it in link order
+/// (so the script's <c>.text.*</c> rule places it in the text slot next to the code that jumps to it).
+/// docs/syscall-rewrite.md has the API.
 /// </summary>
 internal sealed class SyscallRewritePass
 {
@@ -16,19 +28,21 @@ internal sealed class SyscallRewritePass
 
     private readonly SyscallRewriter _rewriter;
     private readonly Dictionary<(ObjectFile, string), InputSymbol> _named = new();
+    private readonly Dictionary<InputSection, InputSymbol> _sectionSymbols = new();
 
-    public SyscallRewritePass(bool strict, SyscallEntryForm form) =>
+    private SyscallRewritePass(bool strict, SyscallEntryForm form) =>
         _rewriter = new SyscallRewriter(new RewriteOptions { StrictRewrite = strict, EntryForm = form });
 
-    public List<SectionRewrite> Rewrites { get; } = new();
+    /// <summary>Rewrites the live code sections; <paramref name="live"/> and its sections are left as they are.</summary>
+    public static RewriteOutcome Run(IReadOnlyList<InputSection> live, bool strict, SyscallEntryForm form) =>
+        new SyscallRewritePass(strict, form).Rewrite(live);
 
-    /// <summary>Trampoline sections and, per trampoline, where it sits in its section (for the link map).</summary>
-    public List<(InputSection Section, ulong Offset, Trampoline Trampoline, SectionRewrite Rewrite)> Trampolines { get; } = new();
-
-    /// <summary>Rewrites the live sections in place and returns the live list with trampoline sections inserted.</summary>
-    public List<InputSection> Run(IReadOnlyList<InputSection> live)
+    private RewriteOutcome Rewrite(IReadOnlyList<InputSection> live)
     {
         var result = new List<InputSection>(live.Count);
+        var rewrites = new List<SectionRewrite>();
+        var trampolines = new List<(InputSection, ulong, Trampoline, SectionRewrite)>();
+        var contents = new Dictionary<InputSection, (byte[], IReadOnlyList<InputRelocation>)>();
         foreach (var section in live)
         {
             result.Add(section);
@@ -37,7 +51,7 @@ internal sealed class SyscallRewritePass
             var rw = _rewriter.Rewrite(section);
             if (rw.Sites.Count == 0)
                 continue;
-            Rewrites.Add(rw);
+            rewrites.Add(rw);
             if (!rw.Changed)
                 continue;
 
@@ -54,18 +68,15 @@ internal sealed class SyscallRewritePass
                     offsets[i] = (ulong)code.Length;
                     code.Write(rw.Trampolines[i].Code);
                 }
-                tramp = InputSection.Synthetic(section.File, TrampolineSectionName, SHF_ALLOC | SHF_EXECINSTR, Trampoline.PreferredAlignment, code.ToArray());
+                tramp = InputSection.Synthetic(section.File, TrampolineSectionName, SHF_ALLOC | SHF_EXECINSTR, Trampoline.PreferredAlignment, code.ToArray(),
+                    self => rw.Trampolines.SelectMany((t, i) => t.Relocations.Select(r => Convert(r, self, offsets[i], section, self, offsets))).ToList());
                 for (int i = 0; i < rw.Trampolines.Count; i++)
-                {
-                    foreach (var r in rw.Trampolines[i].Relocations)
-                        tramp.AddRelocation(Convert(r, tramp, offsets[i], section, tramp, offsets));
-                    Trampolines.Add((tramp, offsets[i], rw.Trampolines[i], rw));
-                }
+                    trampolines.Add((tramp, offsets[i], rw.Trampolines[i], rw));
                 result.Add(tramp);
             }
-            section.ReplaceContents(rw.Data, rw.Relocations.Select(r => Convert(r, section, 0, section, tramp, offsets)).OrderBy(r => r.Offset).ToList());
+            contents[section] = (rw.Data, rw.Relocations.Select(r => Convert(r, section, 0, section, tramp, offsets)).OrderBy(r => r.Offset).ToList());
         }
-        return result;
+        return new RewriteOutcome(result, new SectionContents(contents), rewrites, trampolines);
     }
 
     private InputRelocation Convert(RewriteRelocation r, InputSection owner, ulong ownerOffset, InputSection rewritten, InputSection? tramp, ulong[] offsets)
@@ -80,8 +91,6 @@ internal sealed class SyscallRewritePass
         };
         return new InputRelocation(owner, ownerOffset + r.Offset, r.Type, symbol, addend);
     }
-
-    private readonly Dictionary<InputSection, InputSymbol> _sectionSymbols = new();
 
     private InputSymbol SectionSymbol(InputSection section)
     {

@@ -1,4 +1,3 @@
-using System.Runtime.CompilerServices;
 using Iced.Intel;
 using UklLink.Analysis;
 using UklLink.Diagnostics;
@@ -18,7 +17,7 @@ namespace UklLink.Rewrite;
 /// then jumps back to the window's end.
 /// A site without such a window becomes <c>int $SyscallTrapVector</c> in place; bytes not proven to be code are
 /// left alone. Either is reported.
-/// One instance can rewrite any number of sections (of any objects); it caches per-object indexes. Not thread-safe.
+/// One instance can rewrite any number of sections (of any objects); it keeps their code maps. Not thread-safe.
 /// </summary>
 public sealed class SyscallRewriter
 {
@@ -36,11 +35,13 @@ public sealed class SyscallRewriter
     /// of a moved instruction (a section offset) is mistaken for an instruction of the trampoline.</summary>
     private const ulong ScratchIp = 0x7000_0000_0000_0000;
 
-    private readonly ConditionalWeakTable<ObjectFile, ObjectReferences> _references = new();
+    private readonly CodeMaps _maps;
 
-    public SyscallRewriter(RewriteOptions? options = null)
+    /// <summary>A rewriter that reads the code model from <paramref name="maps"/> (shared with the red-zone analysis in validate).</summary>
+    public SyscallRewriter(RewriteOptions? options = null, CodeMaps? maps = null)
     {
         Options = options ?? new RewriteOptions();
+        _maps = maps ?? new CodeMaps();
     }
 
     public RewriteOptions Options { get; }
@@ -53,15 +54,12 @@ public sealed class SyscallRewriter
         if (!MayContainSyscall(section))
             return Unchanged(section);
 
-        var refs = _references.GetValue(section.File, o => new ObjectReferences(o));
-        var map = new CodeMap(section, refs);
-        var candidates = new SortedSet<ulong>(SyscallScanner.FindSyscalls(section, CodeRegion.Find(section)));
-        candidates.UnionWith(map.Syscalls);
-        if (candidates.Count == 0)
+        var map = _maps.For(section);
+        if (map.SyscallSites.Count == 0)
             return Unchanged(section);
 
         var state = new State(section, map, (byte[])data.Clone());
-        foreach (ulong offset in candidates)
+        foreach (ulong offset in map.SyscallSites)
             RewriteSite(state, offset);
 
         var relocations = new List<RewriteRelocation>(state.NewRelocations);

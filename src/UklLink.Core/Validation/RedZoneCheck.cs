@@ -12,7 +12,7 @@ namespace UklLink.Validation;
 /// own stack (slot ABI v2, <see cref="SlotDescriptor.RedZoneSafe"/>) the red zone is fine; otherwise it is an error in
 /// every object the link includes (objects and pulled archive members) and a note in archive members it leaves out.
 /// </summary>
-public sealed class RedZoneCheck(Locator locator)
+public sealed class RedZoneCheck(Locator locator, CodeMaps maps)
 {
     /// <summary>Why a finding is only a note, appended to its message.</summary>
     public enum Reason
@@ -52,7 +52,7 @@ public sealed class RedZoneCheck(Locator locator)
         {
             if (!section.IsExecutable || !section.IsAlloc || section.IsNoBits || includeSection?.Invoke(section) == false)
                 continue;
-            foreach (var (region, uses) in RedZoneAnalyzer.Analyze(section, CodeRegion.Find(section)))
+            foreach (var (region, uses) in RedZoneAnalyzer.Analyze(maps.For(section)))
             {
                 var first = uses[0];
                 long deepest = uses.Max(u => u.BytesBelow);

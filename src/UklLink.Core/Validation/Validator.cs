@@ -26,16 +26,21 @@ public sealed class Validator
 
     private readonly FindingBag _bag = new();
     private readonly Locator _locator = new();
-    private readonly SyscallRewriter _rewriter = new();
+    private readonly CodeMaps _maps = new();
+    private readonly SyscallRewriter _rewriter;
     private readonly RedZoneCheck _redZone;
 
-    private Validator() => _redZone = new RedZoneCheck(_locator);
+    /// <summary>The syscall count, the rewrite's findings and the red-zone analysis read one code model per section.</summary>
+    private Validator()
+    {
+        _rewriter = new SyscallRewriter(maps: _maps);
+        _redZone = new RedZoneCheck(_locator, _maps);
+    }
 
     public static FindingBag Run(InputSet inputs, KernelImage? kernel)
     {
         var v = new Validator();
-        foreach (var rejected in inputs.Rejected)
-            v._bag.Report(Rules.WrongObjectKind, new Location(rejected.RejectedPath, rejected.Member), $"{rejected.DisplayName} {rejected.Reason}", rejected.Fix);
+        ResolutionReport.Rejected(inputs, v._bag);
         // The kernel's findings come last; its descriptor decides how serious red-zone use is.
         var kernelBag = new FindingBag();
         var checkedKernel = kernel is null ? null : SlotAbiCheck.Check(kernel, kernelBag);
@@ -43,7 +48,7 @@ public sealed class Validator
         var linked = resolution.Included.ToHashSet();
         foreach (var obj in inputs.AllObjects)
             v.CheckObject(obj, RedZoneCheck.SeverityFor(checkedKernel?.Descriptor, linked.Contains(obj)));
-        v.CheckResolution(resolution, kernel is not null);
+        ResolutionReport.Symbols(resolution, withUndefined: kernel is not null, v._locator, v._bag);
         if (kernel is not null)
             v.CheckKernel(kernel, kernelBag, checkedKernel);
         return v._bag;
@@ -69,6 +74,7 @@ public sealed class Validator
                 _bag.Report(Rules.IndirectFunction, At(sym.Section, sym.Value, sym), $"'{sym.Name}' is an indirect function (STT_GNU_IFUNC), resolved by the C library's start-up through .rela.iplt");
 
         _redZone.Check(obj, redZone.Severity, redZone.Reason, _bag);
+        _maps.Release(obj); // every consumer of this object's code maps has run
     }
 
     private static bool IsLegacyConstructorSection(string name) =>
@@ -109,37 +115,22 @@ public sealed class Validator
         return r.Addend != 0 && s.Type == STT_SECTION ? $"'{name}'+0x{r.Addend:x}" : $"'{name}'";
     }
 
+    /// <summary>
+    /// The sites `link` rewrites, found by the rewriter itself (so the count is the link's), and what it will have to do
+    /// with them: fallbacks and untouched bytes are reported before linking.
+    /// </summary>
     private void CheckSyscalls(InputSection section)
     {
-        var regions = CodeRegion.Find(section);
-        var syscalls = SyscallScanner.FindSyscalls(section, regions);
-        if (syscalls.Count == 0)
+        var rewrite = _rewriter.Rewrite(section);
+        var sites = rewrite.Sites;
+        if (sites.Count == 0)
             return;
-        var functions = syscalls.Select(o => CodeRegion.EnclosingSymbol(section, o)?.Name).OfType<string>().Distinct().Take(5).ToList();
+        var functions = sites.Select(s => s.Function?.Name).OfType<string>().Where(n => n.Length > 0).Distinct().Take(5).ToList();
         string where = functions.Count > 0 ? $" (in {string.Join(", ", functions)})" : "";
-        _bag.Report(Rules.SyscallSites, At(section, syscalls[0]),
-            $"{syscalls.Count} syscall instruction{(syscalls.Count == 1 ? "" : "s")} in {section.Name}{where}; `ukl-link link` rewrites them into calls to {SlotAbi.SyscallEntrySymbol}");
-
-        // What `link` will have to do with the sites: the same analysis, so fallbacks are reported before linking.
-        foreach (var f in _rewriter.Rewrite(section).Findings)
+        _bag.Report(Rules.SyscallSites, At(section, sites[0].Offset),
+            $"{sites.Count} syscall instruction{(sites.Count == 1 ? "" : "s")} in {section.Name}{where}; `ukl-link link` rewrites them into calls to {SlotAbi.SyscallEntrySymbol}");
+        foreach (var f in rewrite.Findings)
             _bag.Add(f);
-    }
-
-    private void CheckResolution(Resolution resolution, bool withKernel)
-    {
-        foreach (var d in resolution.Duplicates)
-            _bag.Report(Rules.DuplicateDefinition, At(d.Second.Section, d.Second.Value, d.Second),
-                $"duplicate symbol: {d.Name} (also defined in {d.First.File.DisplayName})");
-        if (!withKernel)
-            return; // without the kernel's symbol table nothing can be called undefined
-        foreach (var u in resolution.Undefined)
-        {
-            var first = u.ReferencedBy[0];
-            string others = u.ReferenceCount > 1
-                ? $" (referenced {u.ReferenceCount} times; also by {string.Join(", ", u.ReferencedBy.Skip(1).Select(r => At(r.Section, r.Offset).ToString()))})"
-                : "";
-            _bag.Report(Rules.UndefinedSymbol, At(first.Section, first.Offset), $"undefined symbol: {u.Name}{others}");
-        }
     }
 
     private void CheckKernel(KernelImage kernel, FindingBag kernelBag, (IReadOnlyList<Slot> Slots, SlotDescriptor Descriptor)? checkedKernel)

@@ -72,6 +72,17 @@ public class MuslRewriteTests(ITestOutputHelper output)
         }
     }
 
+    /// <summary>validate's count (UKL008) is the rewriter's: every site objdump lists, counted once.</summary>
+    [Fact]
+    public void ValidateCountsEverySyscallSiteOfMusl()
+    {
+        string libc = Path.Combine(MuslBuild.Prefix("kernel"), "lib", "libc.a");
+        var r = Cli.Run("validate", libc);
+        int counted = r.StdoutLines.Select(l => Regex.Match(l, @" note UKL008: (\d+) syscall instructions? in "))
+            .Where(m => m.Success).Sum(m => int.Parse(m.Groups[1].Value));
+        Assert.Equal(ObjdumpSyscalls(libc), counted);
+    }
+
     [Fact]
     public void ProgramLinkedWithRewrittenMuslBehavesTheSame()
     {

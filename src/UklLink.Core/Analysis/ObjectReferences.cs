@@ -2,7 +2,7 @@ using UklLink.Inputs;
 using static UklLink.Inputs.ElfConstants;
 using static UklLink.X86_64.RelocationTypes;
 
-namespace UklLink.Rewrite;
+namespace UklLink.Analysis;
 
 /// <summary>How a reference from elsewhere in the object constrains an offset of an executable section.</summary>
 internal enum ReferenceKind

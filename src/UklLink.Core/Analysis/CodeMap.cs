@@ -3,7 +3,7 @@ using UklLink.Inputs;
 using UklLink.X86_64;
 using static UklLink.Inputs.ElfConstants;
 
-namespace UklLink.Rewrite;
+namespace UklLink.Analysis;
 
 /// <summary>One instruction found by <see cref="CodeMap"/>, at a section offset.</summary>
 internal sealed class DecodedInstruction
@@ -51,13 +51,17 @@ internal sealed class DecodedInstruction
 }
 
 /// <summary>
-/// Which bytes of an executable section are instructions, found by following control flow (recursive descent) from
+/// The one model of what is code in an executable section, which validate's syscall count, the syscall rewriter and
+/// the red-zone analysis all read (built once per section by <see cref="CodeMaps"/>). Which bytes are instructions,
+/// found by following control flow (recursive descent) from
 /// the places code is known to start: the section start, function symbols, unwind-table entries, then branch
 /// targets, then other labels and code pointers. A path that reaches undecodable bytes, a relocation that is not an
 /// instruction's displacement or immediate, a sized data object, or the middle of an already decoded instruction
 /// is marked doubtful: its instructions are never patched or moved.
 /// Also collects the section's boundaries: offsets that something may jump to or refer to (symbols, branch targets,
-/// relocation targets, unwind entries, RIP-relative operands), which a rewrite window may only start at.
+/// relocation targets, unwind entries, RIP-relative operands), which a rewrite window may only start at; and the syscall
+/// sites: every syscall this decoding reaches plus every one a linear disassembly of each symbol's region shows (as
+/// objdump would), so bytes 0F 05 that only look like a syscall are still reported, never silently skipped.
 /// </summary>
 internal sealed class CodeMap
 {
@@ -77,7 +81,7 @@ internal sealed class CodeMap
     private readonly ByteArrayCodeReader _reader;
     private ulong[]? _sortedBoundaries;
 
-    public CodeMap(InputSection section, ObjectReferences references)
+    internal CodeMap(InputSection section, ObjectReferences references)
     {
         _section = section;
         _data = section.Data;
@@ -123,9 +127,23 @@ internal sealed class CodeMap
             }
         }
         Run();
+
+        Regions = CodeRegion.Find(section);
+        var sites = new SortedSet<ulong>(_syscalls);
+        LinearSyscalls(sites);
+        SyscallSites = sites.ToArray();
     }
 
     public InputSection Section => _section;
+
+    /// <summary>The section's regions: from each symbol (or the section start) to the next.</summary>
+    public IReadOnlyList<CodeRegion> Regions { get; }
+
+    /// <summary>
+    /// Offsets of the syscall sites, ascending: those decoded by following control flow (doubtful ones included) and
+    /// those a linear sweep of each region finds. validate counts exactly these; the rewriter patches or reports each.
+    /// </summary>
+    public IReadOnlyList<ulong> SyscallSites { get; }
 
     public ulong Size => (ulong)_data.LongLength;
 
@@ -155,9 +173,6 @@ internal sealed class CodeMap
 
     /// <summary>The instruction covering <paramref name="offset"/>, if any.</summary>
     public DecodedInstruction? Covering(ulong offset) => IsClaimed(offset) ? At((ulong)(_owner[offset] - 1)) : null;
-
-    /// <summary>Offsets of the syscall instructions decoded (doubtful ones included).</summary>
-    public IReadOnlyList<ulong> Syscalls => _syscalls;
 
     /// <summary>The first boundary in [<paramref name="from"/>, <paramref name="to"/>), with what makes it one.</summary>
     public (ulong Offset, string Why)? FirstBoundaryIn(ulong from, ulong to)
@@ -254,6 +269,26 @@ internal sealed class CodeMap
         {
             foreach (ulong start in path)
                 _flags[start] |= DoubtfulFlag;
+        }
+    }
+
+    /// <summary>
+    /// A linear sweep of each region from its start (resynchronising at every symbol), as a disassembler lists code:
+    /// finds syscalls in bytes control flow does not reach (data in code, unreferenced code), which the rewriter then
+    /// reports instead of patching.
+    /// </summary>
+    private void LinearSyscalls(SortedSet<ulong> sites)
+    {
+        foreach (var region in Regions)
+        {
+            var reader = new ByteArrayCodeReader(_data, (int)region.Start, (int)(region.End - region.Start));
+            var decoder = Decoder.Create(64, reader, region.Start);
+            while (decoder.IP < region.End)
+            {
+                decoder.Decode(out var instr);
+                if (!instr.IsInvalid && instr.Code == Code.Syscall)
+                    sites.Add(instr.IP); // an undecodable byte is consumed; the sweep carries on after it
+            }
         }
     }
 
