@@ -10,6 +10,16 @@
  *                  (copy_to_user), wait4 status to (void *)8 (put_user); the process is not killed
  *   efault-kernel  a kernel address outside the application's slots (0xffffffff81000000, the kernel's _text) gives
  *                  EFAULT for write (read side) and clock_gettime (write side)
+ *   efault-image   access_ok is exact at the edges of the application's image: write(2) to /dev/null (which checks
+ *                  the buffer but never copies it) accepts the first and last byte of each range the kernel's
+ *                  descriptor records (text, rodata; .data and .bss in whole pages) and refuses the byte before and
+ *                  after each, a buffer straddling each end, and kernel data next to the slots (init_task right
+ *                  after the data slot, the kernel's own .bss); the ranges are read from ukl_descriptor itself
+ *   regs           100000 getppid calls (at least 2 s of them) from assembly that loads every general register with a
+ *                  pattern, sets CF, SF, DF and keeps AC as it is, and writes 16 canary words below %rsp: after
+ *                  each call rbx, rbp, rdi, rsi, rdx, r8-r10, r12-r15, rsp, those flags and the canaries are as they
+ *                  were and rax is the parent's pid, while SIGALRM arrives every millisecond (its handler runs
+ *                  on the way back from some of the calls, and rt_sigreturn restores DF=1 and the rest)
  *   tls            a __thread int with an initializer (1234) and a __thread long in .tbss (0) read and written through
  *                  %fs (local-exec), %fs:0 is the thread pointer, and a fork child's TLS is its own copy
  *   fork-data      a fork child's write to a .data int stays in the child (per-process .data, copy-on-write);
@@ -31,6 +41,13 @@
 #define CLOCK_MONOTONIC 1
 #define EFAULT 14
 #define KERNEL_TEXT 0xffffffff81000000UL
+#define SYS_open 2
+#define O_WRONLY 1
+#define PAGE_SIZE 4096UL
+
+/* Kernel symbols (ukl-link resolves them against vmlinux): the descriptor (docs/slot-abi.md §2) and kernel data. */
+extern const unsigned long ukl_descriptor[24];
+extern char init_task[], __bss_start[];
 
 SAMPLE_SIGNAL_RESTORER(stress_restorer);
 
@@ -188,6 +205,147 @@ static void check_efault_kernel(void)
     report("efault-kernel", w == -EFAULT && c == -EFAULT, &l);
 }
 
+/* The descriptor's image ranges as u64 indexes: text_start 0x50 .. bss_end 0x88. */
+enum { D_TEXT = 0x50 / 8, D_RODATA = 0x60 / 8, D_DATA = 0x70 / 8, D_BSS = 0x80 / 8 };
+
+static void check_efault_image(void)
+{
+    struct sample_line l = { .len = 0 };
+    struct probe { unsigned long addr, len; int ok; } p[40];
+    int n = 0, accepted = 0, refused = 0, wrong = -1;
+    for (int r = D_TEXT; r <= D_BSS; r += 2) {
+        unsigned long start = ukl_descriptor[r], end = ukl_descriptor[r + 1];
+        if (r >= D_DATA) {  /* .data and .bss are mapped, and accepted, in whole pages */
+            start &= ~(PAGE_SIZE - 1);
+            end = (end + PAGE_SIZE - 1) & ~(PAGE_SIZE - 1);
+        }
+        if (start >= end)
+            continue;
+        p[n++] = (struct probe){ start, 1, 1 };
+        p[n++] = (struct probe){ end - 1, 1, 1 };
+        p[n++] = (struct probe){ start, end - start, 1 };
+        p[n++] = (struct probe){ start - 1, 1, 0 };
+        p[n++] = (struct probe){ end, 1, 0 };
+        p[n++] = (struct probe){ start - 8, 16, 0 };
+        p[n++] = (struct probe){ end - 8, 16, 0 };
+    }
+    p[n++] = (struct probe){ (unsigned long)init_task, 16, 0 };
+    p[n++] = (struct probe){ (unsigned long)__bss_start, 16, 0 };
+    long fd = sys(SYS_open, (long)"/dev/null", O_WRONLY, 0, 0);
+    for (int i = 0; i < n; i++) {
+        long got = sys(SYS_write, fd, (long)p[i].addr, (long)p[i].len, 0);
+        if (got == (p[i].ok ? (long)p[i].len : -EFAULT))
+            p[i].ok ? accepted++ : refused++;
+        else if (wrong < 0)
+            wrong = i;
+    }
+    sys(SYS_close, fd, 0, 0, 0);
+    sample_put(&l, " accepted ");
+    sample_put_num(&l, accepted);
+    sample_put(&l, " refused ");
+    sample_put_num(&l, refused);
+    if (wrong >= 0) {
+        sample_put(&l, " wrong-probe ");
+        sample_put_num(&l, wrong);
+    }
+    report("efault-image", fd >= 0 && n > 2 && wrong < 0, &l);
+}
+
+/* ---- regs: what a system call preserves ---- */
+
+/*
+ * long stress_regs_syscall(long nr, unsigned long pattern, unsigned long out[16]): writes pattern + 16 .. + 31 into
+ * the 16 words below %rsp, loads rbx, rbp, r12-r15, rdi, rsi, rdx, r8, r9, r10 with pattern + 1 .. + 12, sets CF,
+ * PF, AF, SF and DF and clears ZF and OF, makes system call nr, and stores those registers after the call in
+ * out[0..11], rax in out[12], RFLAGS before (for its AC) and after in out[13] and out[14], and in out[15] the
+ * difference of %rsp after and before, with bit 63 set if a canary word from -128 to -16 changed (the pushfq after
+ * the call writes the word at -8).
+ */
+__asm__(".text\n.globl stress_regs_syscall\n.type stress_regs_syscall, @function\nstress_regs_syscall:\n"
+        "\tpush %rbx\n\tpush %rbp\n\tpush %r12\n\tpush %r13\n\tpush %r14\n\tpush %r15\n"
+        "\tpush %rdx\n\tpush %rsi\n"                 /* 8(%rsp) = out, (%rsp) = pattern */
+        "\tpushfq\n\tpopq 104(%rdx)\n"
+        "\tmov %rsp, 120(%rdx)\n"
+        "\tmov %rdi, %rax\n"
+        "\tlea 16(%rsi), %rcx\n\tmov $-16, %r8\n"
+        "1:\tmov %rcx, (%rsp,%r8,8)\n\tinc %rcx\n\tinc %r8\n\tjnz 1b\n"
+        "\tlea 1(%rsi), %rbx\n\tlea 2(%rsi), %rbp\n\tlea 3(%rsi), %r12\n\tlea 4(%rsi), %r13\n"
+        "\tlea 5(%rsi), %r14\n\tlea 6(%rsi), %r15\n\tlea 7(%rsi), %rdi\n\tlea 9(%rsi), %rdx\n"
+        "\tlea 10(%rsi), %r8\n\tlea 11(%rsi), %r9\n\tlea 12(%rsi), %r10\n\tlea 8(%rsi), %rsi\n"
+        "\txor %r11d, %r11d\n\tcmp $1, %r11d\n"      /* 0 - 1: CF PF AF SF set, ZF OF clear */
+        "\tstd\n"
+        "\tsyscall\n"
+        "\tpushfq\n\tpop %rcx\n"
+        "\tmov 8(%rsp), %r11\n"
+        "\tmov %rbx, 0(%r11)\n\tmov %rbp, 8(%r11)\n\tmov %r12, 16(%r11)\n\tmov %r13, 24(%r11)\n"
+        "\tmov %r14, 32(%r11)\n\tmov %r15, 40(%r11)\n\tmov %rdi, 48(%r11)\n\tmov %rsi, 56(%r11)\n"
+        "\tmov %rdx, 64(%r11)\n\tmov %r8, 72(%r11)\n\tmov %r9, 80(%r11)\n\tmov %r10, 88(%r11)\n"
+        "\tmov %rax, 96(%r11)\n\tmov %rcx, 112(%r11)\n"
+        "\tcld\n"
+        "\tmov %rsp, %rbx\n\tsub 120(%r11), %rbx\n"
+        "\tmov (%rsp), %rcx\n\tadd $16, %rcx\n\tmov $-16, %r8\n"
+        "2:\tcmp %rcx, (%rsp,%r8,8)\n\tje 3f\n\tbts $63, %rbx\n"
+        "3:\tinc %rcx\n\tinc %r8\n\tcmp $-1, %r8\n\tjne 2b\n"
+        "\tmov %rbx, 120(%r11)\n"
+        "\tadd $16, %rsp\n"
+        "\tpop %r15\n\tpop %r14\n\tpop %r13\n\tpop %r12\n\tpop %rbp\n\tpop %rbx\n"
+        "\tret\n"
+        ".size stress_regs_syscall, . - stress_regs_syscall\n");
+long stress_regs_syscall(long nr, unsigned long pattern, unsigned long out[16]);
+
+#define SYS_setitimer 38
+#define SIGALRM 14
+#define FLAGS_KEPT 0x40cd5UL  /* CF PF AF ZF SF DF OF AC */
+#define FLAGS_SET 0x495UL     /* CF PF AF SF DF */
+#define FLAGS_AC 0x40000UL
+
+static volatile int alarms;
+
+static void on_alarm(int sig)
+{
+    if (sig == SIGALRM)
+        alarms++;
+}
+
+static void check_regs(void)
+{
+    struct sample_line l = { .len = 0 };
+    struct { void *handler; unsigned long flags; void (*restorer)(void); unsigned long mask; } sa = {
+        (void *)on_alarm, SA_RESTORER, stress_restorer, 0,
+    };
+    struct { long interval_sec, interval_usec, value_sec, value_usec; } timer = { 0, 1000, 0, 1000 }, off = { 0 };
+    long ppid = sys(SYS_getppid, 0, 0, 0, 0);
+    int ok = sys(SYS_rt_sigaction, SIGALRM, (long)&sa, 0, 8) == 0 && sys(SYS_setitimer, 0, (long)&timer, 0, 0) == 0;
+    long calls = 0, bad = 0, first_bad = -1, t0 = now_ns();
+    unsigned long out[16];
+    while (calls < 100000 || now_ns() - t0 < 2000000000L) {
+        unsigned long pattern = 0x5a5a000000000000UL + ((unsigned long)calls << 8);
+        long r = stress_regs_syscall(SYS_getppid, pattern, out);
+        int good = r == ppid && out[12] == (unsigned long)ppid && out[15] == 0
+            && (out[14] & FLAGS_KEPT) == (FLAGS_SET | (out[13] & FLAGS_AC));
+        for (int i = 0; i < 12; i++)
+            good &= out[i] == pattern + 1 + i;
+        if (!good && first_bad < 0)
+            first_bad = calls;
+        bad += !good;
+        calls++;
+        if (now_ns() - t0 > 20000000000L)
+            break;
+    }
+    sys(SYS_setitimer, 0, (long)&off, 0, 0);
+    sample_put(&l, " calls ");
+    sample_put_num(&l, calls);
+    sample_put(&l, " alarms ");
+    sample_put_num(&l, alarms);
+    sample_put(&l, " bad ");
+    sample_put_num(&l, bad);
+    if (first_bad >= 0) {
+        sample_put(&l, " first-bad ");
+        sample_put_num(&l, first_bad);
+    }
+    report("regs", ok && bad == 0 && calls >= 100000, &l);
+}
+
 static int image_status;  /* .bss: wait4's put_user cannot reach it (docs/kernel.md) */
 
 static void info_image_put_user(void)
@@ -335,6 +493,8 @@ int main(int argc, char **argv)
     check_nanosleep();
     check_efault_user();
     check_efault_kernel();
+    check_efault_image();
+    check_regs();
     info_image_put_user();
     check_tls();
     check_fork_data();

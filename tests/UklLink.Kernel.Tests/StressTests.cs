@@ -59,6 +59,13 @@ public sealed class StressTests(ITestOutputHelper output)
         Line(r, "stress: efault-user ok write -14 clock_gettime -14 wait4 -14");
         // The kernel's _text (0xffffffff81000000) is outside the application's slots: EFAULT both ways.
         Line(r, "stress: efault-kernel ok write -14 clock_gettime -14");
+        // access_ok is exact at the image's edges (ranges read from ukl_descriptor): per range the first and last byte
+        // and the whole range are accepted; the byte before and after it, a buffer straddling either end are refused,
+        // and so are init_task and the kernel's .bss. Text, rodata, data (the program headers at least) and bss.
+        var image = Line(r, @"stress: efault-image ok accepted (\d+) refused (\d+)");
+        int accepted = int.Parse(image.Groups[1].Value), refused = int.Parse(image.Groups[2].Value);
+        Assert.Equal(12, accepted);
+        Assert.Equal(4 * 4 + 2, refused);
         // __thread int = 1234 and a .tbss long via %fs (local-exec); %fs:0 is the thread pointer; fork copies TLS.
         Line(r, "stress: tls ok initial 1234 tbss 0 written 1235 after-child 1235 fs0-is-tp 1");
         // A fork child's write to .data stays in the child (per-process .data, copy-on-write; it used to be shared).
