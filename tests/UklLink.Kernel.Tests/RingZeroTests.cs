@@ -67,6 +67,24 @@ public sealed class RingZeroTests(ITestOutputHelper output)
         return sent;
     }
 
+    /// <summary>
+    /// Boots with guest port 5000 (where the init script's listener runs) forwarded from a free host port, which
+    /// <see cref="Flood"/> floods for the whole run; logs the amount and the guest's result. Returns both.
+    /// </summary>
+    private async Task<(QemuResult R, long Sent)> BootFlooded(string linked, string script, QemuOptions options)
+    {
+        int port = SampleBuild.FreePort();
+        using var stop = new CancellationTokenSource();
+        var guest = Task.Run(() => QemuHarness.Boot(linked, script, options with { HostForwards = [(port, 5000)] }));
+        var flood = Flood(port, stop.Token);
+        var r = await guest;
+        stop.Cancel();
+        long sent = await flood;
+        output.WriteLine($"flooded {sent >> 20} MiB into the guest");
+        output.WriteLine(r.ToString());
+        return (r, sent);
+    }
+
     private static readonly string[] AllChecks =
         ["stack-grow", "stack-protect", "stack-unmap", "sigaltstack", "fork50", "migrate", "atomics", "smap", "bad-iret"];
 
@@ -81,20 +99,11 @@ public sealed class RingZeroTests(ITestOutputHelper output)
     public async Task StacksSignalsForkAndThreadsBehaveAsForAnOrdinaryProcess()
     {
         var (linked, native) = SampleBuild.LinkMusl("ring0", output.WriteLine);
-        int port = SampleBuild.FreePort();
         var script = "#!/bin/sh\n" + Mounts + Network +
                      "(while true; do nc -l -p 5000 >/dev/null; done) &\n" +
                      "/ring0-native all\necho \"NATIVE-STATUS=$?\"\n" +
                      "/UKL all\necho \"UKL-STATUS=$?\"\nguest-exit 0\n";
-        using var stop = new CancellationTokenSource();
-        var guest = Task.Run(() => QemuHarness.Boot(linked, script,
-            Files((native, "/ring0-native")) with { HostForwards = [(port, 5000)] }));
-        var flood = Flood(port, stop.Token);
-        var r = await guest;
-        stop.Cancel();
-        long sent = await flood;
-        output.WriteLine($"flooded {sent >> 20} MiB into the guest");
-        output.WriteLine(r.ToString());
+        var (r, sent) = await BootFlooded(linked, script, Files((native, "/ring0-native")));
         AssertClean(r);
         var lines = Lines(r, "ring0: ");
         foreach (var check in AllChecks)
@@ -209,19 +218,10 @@ public sealed class RingZeroTests(ITestOutputHelper output)
     {
         var (linked, native) = SampleBuild.LinkMusl("redzone", output.WriteLine);
         AssertUsesTheRedZone(native);
-        int port = SampleBuild.FreePort();
         var script = "#!/bin/sh\n" + Mounts + Network +
                      $"/redzone-native --port 5000 {CheckedRounds}\n" +
                      $"for i in 1 2 3; do /UKL --port 5000 {CheckedRounds}; echo \"UKL-STATUS=$?\"; done\nguest-exit 0\n";
-        using var stop = new CancellationTokenSource();
-        var guest = Task.Run(() => QemuHarness.Boot(linked, script,
-            Files((native, "/redzone-native")) with { HostForwards = [(port, 5000)], TimeoutSeconds = 400 }));
-        var flood = Flood(port, stop.Token);
-        var r = await guest;
-        stop.Cancel();
-        long sent = await flood;
-        output.WriteLine($"flooded {sent >> 20} MiB into the guest");
-        output.WriteLine(r.ToString());
+        var (r, _) = await BootFlooded(linked, script, Files((native, "/redzone-native")) with { TimeoutSeconds = 400 });
         AssertClean(r);
         var sums = Checksum.Matches(r.Console).Select(m => m.Groups[2].Value).ToList();
         Assert.True(sums.Count == 4, $"expected 4 checksums (1 native, 3 ring 0):\n{r}");
@@ -249,21 +249,14 @@ public sealed class RingZeroTests(ITestOutputHelper output)
     public async Task WithoutTheEventStackTheRedZoneIsClobbered()
     {
         var (linked, native) = SampleBuild.LinkMusl("redzone", output.WriteLine);
-        int port = SampleBuild.FreePort();
         // Single-threaded: thread stacks are not faulted in ahead with the event stack off (the main one is).
         var script = "#!/bin/sh\n" + Mounts + Network +
                      $"/redzone-native --single --port 5000 {Rounds}\n" +
                      $"/UKL --single --port 5000 {Rounds}\necho \"UKL-STATUS=$?\"\nguest-exit 0\n";
-        using var stop = new CancellationTokenSource();
-        var guest = Task.Run(() => QemuHarness.Boot(linked, script, Files((native, "/redzone-native")) with
+        var (r, _) = await BootFlooded(linked, script, Files((native, "/redzone-native")) with
         {
-            HostForwards = [(port, 5000)], ExtraCmdline = "ukl.event_stack=off", TimeoutSeconds = 300,
-        }));
-        var flood = Flood(port, stop.Token);
-        var r = await guest;
-        stop.Cancel();
-        await flood;
-        output.WriteLine(r.ToString());
+            ExtraCmdline = "ukl.event_stack=off", TimeoutSeconds = 300,
+        });
         Assert.Contains("ukl: ukl.event_stack=off", r.Console);
         var sums = Checksum.Matches(r.Console).Select(m => m.Groups[2].Value).ToList();
         Assert.True(sums.Count >= 1, $"the native run printed no checksum:\n{r}");
