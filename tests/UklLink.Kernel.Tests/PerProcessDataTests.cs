@@ -163,10 +163,13 @@ public sealed partial class PerProcessDataTests(ITestOutputHelper output)
         var sb = new System.Text.StringBuilder("#!/bin/sh\nmount -t proc proc /proc; mount -t sysfs sysfs /sys; mount -t devtmpfs devtmpfs /dev 2>/dev/null\n");
         void Group(IEnumerable<(string Name, int Ms)> group)
         {
+            // The STARTED lines go to a file and to the console after the waits: echoed at once, they would race the
+            // kernel's one-time message of the first exec on the shared console and could be cut by it.
             foreach (var (name, ms) in group)
-                sb.Append(CultureInfo.InvariantCulture, $"/UKL instance {name} {ms} & p_{name}=$!; echo \"STARTED {name} $p_{name}\"\n");
+                sb.Append(CultureInfo.InvariantCulture, $"/UKL instance {name} {ms} & p_{name}=$!; echo \"STARTED {name} $p_{name}\" >> /started\n");
             foreach (var (name, _) in group)
                 sb.Append(CultureInfo.InvariantCulture, $"wait $p_{name}; echo \"EXITED {name} $?\"\n");
+            sb.Append("cat /started; rm /started\n");
         }
         Group(names.Take(2));
         Group(names.Skip(2));
