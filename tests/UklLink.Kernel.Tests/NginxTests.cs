@@ -23,9 +23,10 @@ public sealed partial class NginxTests(ITestOutputHelper output)
         ip link set lo up; ip link set eth0 up; ip addr add 10.0.2.15/24 dev eth0; ip route add default via 10.0.2.2
         mkdir -p /tmp/nginx /www; echo "hello from nginx in ring 0" > /www/index.html
         /UKL -p /tmp/nginx/ -c /etc/nginx.conf -e stderr & master=$!
-        echo "NGINX-MASTER $master"
         # The test connects here when it has fetched its pages (or the run times out).
         nc -l -p 8081 > /tmp/ctl
+        # Printed now, not at the start: then it could race the kernel's one-time message of the first exec.
+        echo "NGINX-MASTER $master"
         echo "NGINX-CTL: $(cat /tmp/ctl)"
         for f in /proc/[0-9]*/cmdline; do grep -q 'worker process' $f 2>/dev/null && echo "WORKER $(basename $(dirname $f))"; done
         kill -QUIT $master
