@@ -6,7 +6,9 @@ Usage: table.py icount|wall CONSOLE RESULTS.tsv        (the table goes to stdout
 Each line `SYSBENCH <mode> <call> <n> <tsc-ticks> <clock-ns>` is one repetition of n calls (bench/syscall/syscall.c).
 The cost of one call in one repetition is (value - the empty loop's value) / n, where value is tsc-ticks for icount
 (one tick per guest instruction under -icount shift=0) and clock-ns for wall, and the empty loop's value is its
-minimum (icount: the path without interruptions) or median (wall) over all its repetitions in that mode.
+minimum over all its repetitions in that mode: the loop is fixed work, and what varies only adds to it (a timer
+interrupt; under plain TCG also the translation of the loop's code in the first repetition and host load, which
+made the median of a short run larger than a whole getppid).
 icount reports the minimum over the repetitions (a timer interrupt inside a repetition only adds) and the maximum;
 wall reports the median and the range over every repetition of every round.
 
@@ -80,7 +82,7 @@ def main():
         if not rows:
             fail(f"{console}: no {mode} results for {call}")
         empty = [v / n for n, v in samples[(mode, "empty")]]
-        base = min(empty) if kind == "icount" else statistics.median(empty)
+        base = min(empty)
         costs = [v / n - base for n, v in rows]
         if call == "empty":
             costs = empty
