@@ -20,6 +20,14 @@
  *                  each call rbx, rbp, rdi, rsi, rdx, r8-r10, r12-r15, rsp, those flags and the canaries are as they
  *                  were and rax is the parent's pid, while SIGALRM arrives every millisecond (its handler runs
  *                  on the way back from some of the calls, and rt_sigreturn restores DF=1 and the rest)
+ *   regs-clock     the same with clock_gettime, whose UKL entry has a path of its own (patch 0020, no pt_regs): for
+ *                  CLOCK_MONOTONIC into a stack buffer (that path returns 0, and the times never go backwards) and
+ *                  for clock id 100 (that path gives up and the full system call returns EINVAL), 100000
+ *                  calls (at least 1 s) each
+ *   clock          clock_gettime's answers: CLOCK_MONOTONIC into .bss (an image address) works, 20000 successive
+ *                  reads never go backwards, CLOCK_REALTIME agrees with gettimeofday to the second, CLOCK_BOOTTIME
+ *                  is not behind CLOCK_MONOTONIC, the coarse clocks and CLOCK_MONOTONIC_RAW answer,
+ *                  CLOCK_PROCESS_CPUTIME_ID (not on the fast path) answers a positive time and clock id 100 EINVAL
  *   tls            a __thread int with an initializer (1234) and a __thread long in .tbss (0) read and written through
  *                  %fs (local-exec), %fs:0 is the thread pointer, and a fork child's TLS is its own copy
  *   fork-data      a fork child's write to a .data int stays in the child (per-process .data, copy-on-write);
@@ -38,8 +46,16 @@
 #define SIGTERM 15
 #define SA_SIGINFO 4
 #define SA_RESTORER 0x04000000
+#define CLOCK_REALTIME 0
 #define CLOCK_MONOTONIC 1
+#define CLOCK_PROCESS_CPUTIME_ID 2
+#define CLOCK_MONOTONIC_RAW 4
+#define CLOCK_REALTIME_COARSE 5
+#define CLOCK_MONOTONIC_COARSE 6
+#define CLOCK_BOOTTIME 7
+#define SYS_gettimeofday 96
 #define EFAULT 14
+#define EINVAL 22
 #define KERNEL_TEXT 0xffffffff81000000UL
 #define SYS_open 2
 #define O_WRONLY 1
@@ -254,8 +270,9 @@ static void check_efault_image(void)
 /* ---- regs: what a system call preserves ---- */
 
 /*
- * long stress_regs_syscall(long nr, unsigned long pattern, unsigned long out[16]): writes pattern + 16 .. + 31 into
- * the 16 words below %rsp, loads rbx, rbp, r12-r15, rdi, rsi, rdx, r8, r9, r10 with pattern + 1 .. + 12, sets CF,
+ * long stress_regs_syscall(long nr, unsigned long pattern, unsigned long out[16], unsigned long a0, unsigned long a1):
+ * writes pattern + 16 .. + 31 into the 16 words below %rsp, loads rbx, rbp, r12-r15, rdi, rsi, rdx, r8, r9, r10 with
+ * pattern + 1 .. + 12 (rdi and rsi with a0 and a1 instead when a0 is not 0), sets CF,
  * PF, AF, SF and DF and clears ZF and OF, makes system call nr, and stores those registers after the call in
  * out[0..11], rax in out[12], RFLAGS before (for its AC) and after in out[13] and out[14], and in out[15] the
  * difference of %rsp after and before, with bit 63 set if a canary word from -128 to -16 changed (the pushfq after
@@ -263,6 +280,7 @@ static void check_efault_image(void)
  */
 __asm__(".text\n.globl stress_regs_syscall\n.type stress_regs_syscall, @function\nstress_regs_syscall:\n"
         "\tpush %rbx\n\tpush %rbp\n\tpush %r12\n\tpush %r13\n\tpush %r14\n\tpush %r15\n"
+        "\tmov %rcx, 48(%rdx)\n\tmov %r8, 56(%rdx)\n" /* a0, a1 until the registers are loaded */
         "\tpush %rdx\n\tpush %rsi\n"                 /* 8(%rsp) = out, (%rsp) = pattern */
         "\tpushfq\n\tpopq 104(%rdx)\n"
         "\tmov %rsp, 120(%rdx)\n"
@@ -272,6 +290,7 @@ __asm__(".text\n.globl stress_regs_syscall\n.type stress_regs_syscall, @function
         "\tlea 1(%rsi), %rbx\n\tlea 2(%rsi), %rbp\n\tlea 3(%rsi), %r12\n\tlea 4(%rsi), %r13\n"
         "\tlea 5(%rsi), %r14\n\tlea 6(%rsi), %r15\n\tlea 7(%rsi), %rdi\n\tlea 9(%rsi), %rdx\n"
         "\tlea 10(%rsi), %r8\n\tlea 11(%rsi), %r9\n\tlea 12(%rsi), %r10\n\tlea 8(%rsi), %rsi\n"
+        "\tmov 8(%rsp), %r11\n\tcmpq $0, 48(%r11)\n\tje 4f\n\tmov 48(%r11), %rdi\n\tmov 56(%r11), %rsi\n4:\n"
         "\txor %r11d, %r11d\n\tcmp $1, %r11d\n"      /* 0 - 1: CF PF AF SF set, ZF OF clear */
         "\tstd\n"
         "\tsyscall\n"
@@ -291,7 +310,7 @@ __asm__(".text\n.globl stress_regs_syscall\n.type stress_regs_syscall, @function
         "\tpop %r15\n\tpop %r14\n\tpop %r13\n\tpop %r12\n\tpop %rbp\n\tpop %rbx\n"
         "\tret\n"
         ".size stress_regs_syscall, . - stress_regs_syscall\n");
-long stress_regs_syscall(long nr, unsigned long pattern, unsigned long out[16]);
+long stress_regs_syscall(long nr, unsigned long pattern, unsigned long out[16], unsigned long a0, unsigned long a1);
 
 #define SYS_setitimer 38
 #define SIGALRM 14
@@ -307,36 +326,87 @@ static void on_alarm(int sig)
         alarms++;
 }
 
+/*
+ * Makes system call nr through stress_regs_syscall until it has made at least min_calls calls and min_ns passed (at
+ * most 20 s), SIGALRM arriving every millisecond; each call's result must satisfy expect(r, a1), and every register
+ * and flag it preserves must be as loaded. Returns the number of bad calls; *calls the number made.
+ */
+static long regs_calls(long nr, unsigned long a0, unsigned long a1, int (*expect)(long r, unsigned long a1),
+                       long min_calls, long min_ns, long *calls, long *first_bad)
+{
+    long bad = 0, t0 = now_ns();
+    unsigned long out[16];
+    *calls = 0;
+    *first_bad = -1;
+    while (*calls < min_calls || now_ns() - t0 < min_ns) {
+        unsigned long pattern = 0x5a5a000000000000UL + ((unsigned long)*calls << 8);
+        long r = stress_regs_syscall(nr, pattern, out, a0, a1);
+        int good = expect(r, a1) && out[12] == (unsigned long)r && out[15] == 0
+            && (out[14] & FLAGS_KEPT) == (FLAGS_SET | (out[13] & FLAGS_AC));
+        for (int i = 0; i < 12; i++)
+            good &= out[i] == (a0 && i == 6 ? a0 : a0 && i == 7 ? a1 : pattern + 1 + i);
+        if (!good && *first_bad < 0)
+            *first_bad = *calls;
+        bad += !good;
+        (*calls)++;
+        if (now_ns() - t0 > 20000000000L)
+            break;
+    }
+    return bad;
+}
+
+static long regs_ppid;
+static long regs_last_ns;
+
+static int is_ppid(long r, unsigned long a1)
+{
+    (void)a1;
+    return r == regs_ppid;
+}
+
+/* clock_gettime(CLOCK_MONOTONIC) into the timespec at a1: 0, and not behind the previous answer. */
+static int is_monotonic_time(long r, unsigned long a1)
+{
+    const struct timespec_k *ts = (const struct timespec_k *)a1;
+    long ns = ts->sec * 1000000000L + ts->nsec;
+    int ok = r == 0 && ts->nsec >= 0 && ts->nsec < 1000000000L && ns >= regs_last_ns;
+    regs_last_ns = ns;
+    return ok;
+}
+
+static int is_einval(long r, unsigned long a1)
+{
+    (void)a1;
+    return r == -EINVAL;
+}
+
+static void put_calls(struct sample_line *l, const char *name, long calls, long bad, long first_bad)
+{
+    sample_put(l, name);
+    sample_put_num(l, calls);
+    sample_put(l, " bad ");
+    sample_put_num(l, bad);
+    if (first_bad >= 0) {
+        sample_put(l, " first-bad ");
+        sample_put_num(l, first_bad);
+    }
+}
+
 static void check_regs(void)
 {
-    struct sample_line l = { .len = 0 };
+    struct sample_line l = { .len = 0 }, lc = { .len = 0 };
     struct { void *handler; unsigned long flags; void (*restorer)(void); unsigned long mask; } sa = {
         (void *)on_alarm, SA_RESTORER, stress_restorer, 0,
     };
     struct { long interval_sec, interval_usec, value_sec, value_usec; } timer = { 0, 1000, 0, 1000 }, off = { 0 };
-    long ppid = sys(SYS_getppid, 0, 0, 0, 0);
+    regs_ppid = sys(SYS_getppid, 0, 0, 0, 0);
     int ok = sys(SYS_rt_sigaction, SIGALRM, (long)&sa, 0, 8) == 0 && sys(SYS_setitimer, 0, (long)&timer, 0, 0) == 0;
-    long calls = 0, bad = 0, first_bad = -1, t0 = now_ns();
-    unsigned long out[16];
-    while (calls < 100000 || now_ns() - t0 < 2000000000L) {
-        unsigned long pattern = 0x5a5a000000000000UL + ((unsigned long)calls << 8);
-        long r = stress_regs_syscall(SYS_getppid, pattern, out);
-        int good = r == ppid && out[12] == (unsigned long)ppid && out[15] == 0
-            && (out[14] & FLAGS_KEPT) == (FLAGS_SET | (out[13] & FLAGS_AC));
-        for (int i = 0; i < 12; i++)
-            good &= out[i] == pattern + 1 + i;
-        if (!good && first_bad < 0)
-            first_bad = calls;
-        bad += !good;
-        calls++;
-        if (now_ns() - t0 > 20000000000L)
-            break;
-    }
-    sys(SYS_setitimer, 0, (long)&off, 0, 0);
+    long calls, first_bad, bad = regs_calls(SYS_getppid, 0, 0, is_ppid, 100000, 2000000000L, &calls, &first_bad);
+    int alarms_getppid = alarms;
     sample_put(&l, " calls ");
     sample_put_num(&l, calls);
     sample_put(&l, " alarms ");
-    sample_put_num(&l, alarms);
+    sample_put_num(&l, alarms_getppid);
     sample_put(&l, " bad ");
     sample_put_num(&l, bad);
     if (first_bad >= 0) {
@@ -344,6 +414,61 @@ static void check_regs(void)
         sample_put_num(&l, first_bad);
     }
     report("regs", ok && bad == 0 && calls >= 100000, &l);
+
+    struct timespec_k ts;
+    long fast_calls, fast_first, slow_calls, slow_first;
+    long fast_bad = regs_calls(SYS_clock_gettime, CLOCK_MONOTONIC, (unsigned long)&ts, is_monotonic_time, 100000,
+                               1000000000L, &fast_calls, &fast_first);
+    long slow_bad = regs_calls(SYS_clock_gettime, 100, (unsigned long)&ts, is_einval, 100000, 1000000000L,
+                               &slow_calls, &slow_first);
+    sys(SYS_setitimer, 0, (long)&off, 0, 0);
+    put_calls(&lc, " monotonic ", fast_calls, fast_bad, fast_first);
+    put_calls(&lc, " invalid ", slow_calls, slow_bad, slow_first);
+    sample_put(&lc, " alarms ");
+    sample_put_num(&lc, alarms - alarms_getppid);
+    report("regs-clock", ok && fast_bad == 0 && slow_bad == 0 && fast_calls >= 100000 && slow_calls >= 100000, &lc);
+}
+
+static struct timespec_k clock_bss;  /* an image address for put_timespec64 */
+
+static void check_clock(void)
+{
+    struct sample_line l = { .len = 0 };
+    long bss = sys(SYS_clock_gettime, CLOCK_MONOTONIC, (long)&clock_bss, 0, 0);
+    int bss_ok = bss == 0 && clock_bss.sec * 1000000000L + clock_bss.nsec > 0;
+    long back = 0, prev = now_ns();
+    for (int i = 0; i < 20000; i++) {
+        long t = now_ns();
+        back += t < prev;
+        prev = t;
+    }
+    struct timespec_k rt, mono, boot, raw, rc, mc, cpu = { 0, 0 };
+    struct { long sec, usec; } tv;
+    long r_rt = sys(SYS_clock_gettime, CLOCK_REALTIME, (long)&rt, 0, 0);
+    long r_tv = sys(SYS_gettimeofday, (long)&tv, 0, 0, 0);
+    long r_mono = sys(SYS_clock_gettime, CLOCK_MONOTONIC, (long)&mono, 0, 0);
+    long r_boot = sys(SYS_clock_gettime, CLOCK_BOOTTIME, (long)&boot, 0, 0);
+    long r_raw = sys(SYS_clock_gettime, CLOCK_MONOTONIC_RAW, (long)&raw, 0, 0);
+    long r_rc = sys(SYS_clock_gettime, CLOCK_REALTIME_COARSE, (long)&rc, 0, 0);
+    long r_mc = sys(SYS_clock_gettime, CLOCK_MONOTONIC_COARSE, (long)&mc, 0, 0);
+    long r_cpu = sys(SYS_clock_gettime, CLOCK_PROCESS_CPUTIME_ID, (long)&cpu, 0, 0);
+    long r_bad = sys(SYS_clock_gettime, 100, (long)&cpu, 0, 0);
+    long skew = tv.sec - rt.sec; /* gettimeofday runs after */
+    int ok = bss_ok && back == 0 && r_rt == 0 && r_tv == 0 && (skew == 0 || skew == 1) && r_mono == 0 && r_boot == 0
+        && boot.sec * 1000000000L + boot.nsec >= mono.sec * 1000000000L + mono.nsec && r_raw == 0 && raw.sec > 0
+        && r_rc == 0 && rc.sec > 1000000000L && r_mc == 0 && mc.sec >= 0 && r_cpu == 0
+        && cpu.sec * 1000000000L + cpu.nsec > 0 && r_bad == -EINVAL;
+    sample_put(&l, " bss ");
+    sample_put_num(&l, bss);
+    sample_put(&l, " backwards ");
+    sample_put_num(&l, back);
+    sample_put(&l, " gettimeofday-minus-realtime-s ");
+    sample_put_num(&l, skew);
+    sample_put(&l, " cputime ");
+    sample_put_num(&l, r_cpu);
+    sample_put(&l, " invalid ");
+    sample_put_num(&l, r_bad);
+    report("clock", ok, &l);
 }
 
 static int image_status;  /* .bss: wait4's put_user cannot reach it (docs/kernel.md) */
@@ -495,6 +620,7 @@ int main(int argc, char **argv)
     check_efault_kernel();
     check_efault_image();
     check_regs();
+    check_clock();
     info_image_put_user();
     check_tls();
     check_fork_data();

@@ -66,6 +66,14 @@ public sealed class StressTests(ITestOutputHelper output)
         int accepted = int.Parse(image.Groups[1].Value), refused = int.Parse(image.Groups[2].Value);
         Assert.Equal(12, accepted);
         Assert.Equal(4 * 4 + 2, refused);
+        // Registers, flags and the red zone across getppid and across clock_gettime on both its paths (patch 0020's
+        // own path for CLOCK_MONOTONIC, the full system call for clock id 100), under SIGALRM every millisecond.
+        var regs = Line(r, @"stress: regs ok calls (\d+) alarms (\d+) bad 0");
+        Assert.True(int.Parse(regs.Groups[2].Value) > 0, regs.Value);
+        Line(r, @"stress: regs-clock ok monotonic \d+ bad 0 invalid \d+ bad 0 alarms [1-9]\d*");
+        // clock_gettime's answers: .bss buffer, never backwards, REALTIME = gettimeofday to the second, the CPU-time
+        // clock and an invalid id (both through the full system call).
+        Line(r, @"stress: clock ok bss 0 backwards 0 gettimeofday-minus-realtime-s [01] cputime 0 invalid -22");
         // __thread int = 1234 and a .tbss long via %fs (local-exec); %fs:0 is the thread pointer; fork copies TLS.
         Line(r, "stress: tls ok initial 1234 tbss 0 written 1235 after-child 1235 fs0-is-tp 1");
         // A fork child's write to .data stays in the child (per-process .data, copy-on-write; it used to be shared).
