@@ -5,14 +5,17 @@ namespace UklLink.Kernel.Tests;
 
 /// <summary>
 /// samples/stress: runtime checks printed one per line by the ring-0 application, each asserted here. The init script
-/// starts it in the background and prints its own timestamped marker lines while the application runs, so the
-/// console shows whether the shell got the CPU during the application's syscall-free CPU loop.
+/// starts it in the background and prints its own timestamped marker lines while the application runs, both pinned to
+/// CPU 0, so the console shows whether the shell got the CPU during the application's syscall-free CPU loop.
 /// </summary>
 public sealed class StressTests(ITestOutputHelper output)
 {
     private const string Script = """
         #!/bin/sh
         mount -t proc proc /proc; mount -t devtmpfs devtmpfs /dev 2>/dev/null
+        # One CPU for the shell and the application (inherited), so that the shell's lines during the CPU loop
+        # can only come from preempting it, also on a guest with more CPUs.
+        taskset -p 1 $$ > /dev/null
         /UKL 4 & pid=$!
         i=0
         while kill -0 $pid 2>/dev/null; do i=$((i+1)); echo "SHELL-TICK $i $(cut -d' ' -f1 /proc/uptime)"; usleep 250000; done
