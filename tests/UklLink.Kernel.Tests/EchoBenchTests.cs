@@ -18,16 +18,8 @@ public sealed partial class EchoBenchTests(ITestOutputHelper output)
     [Fact]
     public void TinyRunMeasuresBothServersInOneBoot()
     {
-        var outDir = SampleBuild.Work("bench-echo");
-        var uklLink = Path.Combine(AppContext.BaseDirectory, "ukl-link");
-        Assert.True(File.Exists(uklLink), $"no ukl-link apphost next to the tests: {uklLink}");
-        KernelBuild.Ensure();
-        var run = KernelBuild.Run(Path.Combine(KernelBuild.RepoRoot, "bench", "echo", "run"),
-            ["--rounds", "1", "--seconds", "1", "--connections", "20", "--timeout", "600", "--out", outDir,
-             "--ukl-link", uklLink], TimeSpan.FromMinutes(15));
-        output.WriteLine(run.Stdout);
-        output.WriteLine(run.Stderr);
-        Assert.True(run.Exit == 0, $"bench/echo/run exited {run.Exit}:\n{run.Stderr}");
+        var outDir = BenchScript.Run("echo",
+            ["--rounds", "1", "--seconds", "1", "--connections", "20", "--timeout", "600"], TimeSpan.FromMinutes(15), output);
 
         // One row per client placement (host, guest), server and message size, each with a positive rate.
         var rows = File.ReadAllLines(Path.Combine(outDir, "results.tsv"));

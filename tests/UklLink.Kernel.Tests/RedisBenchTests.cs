@@ -17,16 +17,8 @@ public sealed class RedisBenchTests(ITestOutputHelper output)
     public void TinyRunWithTheClientInTheGuestMeasuresBothServers()
     {
         RedisTests.EnsureRedisTools();
-        var outDir = SampleBuild.Work("bench-redis");
-        var uklLink = Path.Combine(AppContext.BaseDirectory, "ukl-link");
-        Assert.True(File.Exists(uklLink), $"no ukl-link apphost next to the tests: {uklLink}");
-        KernelBuild.Ensure();
-        var run = KernelBuild.Run(Path.Combine(KernelBuild.RepoRoot, "bench", "redis", "run"),
-            ["--client", "guest", "--rounds", "1", "--requests", "1000", "--timeout", "900", "--out", outDir,
-             "--ukl-link", uklLink], TimeSpan.FromMinutes(30));
-        output.WriteLine(run.Stdout);
-        output.WriteLine(run.Stderr);
-        Assert.True(run.Exit == 0, $"bench/redis/run exited {run.Exit}:\n{run.Stderr}");
+        var outDir = BenchScript.Run("redis",
+            ["--client", "guest", "--rounds", "1", "--requests", "1000", "--timeout", "900"], TimeSpan.FromMinutes(30), output);
 
         var rows = File.ReadAllLines(Path.Combine(outDir, "results.tsv"));
         Assert.Equal("client\tround\tmode\ttest\tpipeline\trps", rows[0]);

@@ -29,16 +29,9 @@ public sealed class SyscallBenchTests(ITestOutputHelper output)
     [Fact]
     public void TinyRunGivesSaneCountsWallTimesAndTracesForBothModes()
     {
-        var outDir = SampleBuild.Work("bench-syscall");
-        var uklLink = Path.Combine(AppContext.BaseDirectory, "ukl-link");
-        Assert.True(File.Exists(uklLink), $"no ukl-link apphost next to the tests: {uklLink}");
-        KernelBuild.Ensure();
-        var run = KernelBuild.Run(Path.Combine(KernelBuild.RepoRoot, "bench", "syscall", "run"),
-            ["--n", "200", "--reps", "2", "--rounds", "1", "--calls", string.Join(' ', Calls), "--timeout", "300",
-             "--out", outDir, "--ukl-link", uklLink], TimeSpan.FromMinutes(20));
-        output.WriteLine(run.Stdout);
-        output.WriteLine(run.Stderr);
-        Assert.True(run.Exit == 0, $"bench/syscall/run exited {run.Exit}:\n{run.Stderr}");
+        var outDir = BenchScript.Run("syscall",
+            ["--n", "200", "--reps", "2", "--rounds", "1", "--calls", string.Join(' ', Calls), "--timeout", "300"],
+            TimeSpan.FromMinutes(20), output);
 
         // Both programs ran in the same boot, each in the mode it detected itself (CPL 3 and CPL 0).
         var console = File.ReadAllText(Path.Combine(outDir, "console-icount.log"));
