@@ -25,7 +25,7 @@ public sealed partial class NginxTests(ITestOutputHelper output)
         /UKL -p /tmp/nginx/ -c /etc/nginx.conf -e stderr & master=$!
         # The test connects here when it has fetched its pages (or the run times out).
         nc -l -p 8081 > /tmp/ctl
-        # Printed now, not at the start: then it could race the kernel's one-time message of the first exec.
+        # Printed now, not at the start, where it could race nginx's own startup output.
         echo "NGINX-MASTER $master"
         echo "NGINX-CTL: $(cat /tmp/ctl)"
         for f in /proc/[0-9]*/cmdline; do grep -q 'worker process' $f 2>/dev/null && echo "WORKER $(basename $(dirname $f))"; done
