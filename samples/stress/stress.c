@@ -278,39 +278,44 @@ static void check_efault_image(void)
  * difference of %rsp after and before, with bit 63 set if a canary word from -128 to -16 changed (the pushfq after
  * the call writes the word at -8).
  */
-__asm__(".text\n.globl stress_regs_syscall\n.type stress_regs_syscall, @function\nstress_regs_syscall:\n"
-        "\tpush %rbx\n\tpush %rbp\n\tpush %r12\n\tpush %r13\n\tpush %r14\n\tpush %r15\n"
-        "\tmov %rcx, 48(%rdx)\n\tmov %r8, 56(%rdx)\n" /* a0, a1 until the registers are loaded */
-        "\tpush %rdx\n\tpush %rsi\n"                 /* 8(%rsp) = out, (%rsp) = pattern */
-        "\tpushfq\n\tpopq 104(%rdx)\n"
-        "\tmov %rsp, 120(%rdx)\n"
-        "\tmov %rdi, %rax\n"
-        "\tlea 16(%rsi), %rcx\n\tmov $-16, %r8\n"
-        "1:\tmov %rcx, (%rsp,%r8,8)\n\tinc %rcx\n\tinc %r8\n\tjnz 1b\n"
-        "\tlea 1(%rsi), %rbx\n\tlea 2(%rsi), %rbp\n\tlea 3(%rsi), %r12\n\tlea 4(%rsi), %r13\n"
-        "\tlea 5(%rsi), %r14\n\tlea 6(%rsi), %r15\n\tlea 7(%rsi), %rdi\n\tlea 9(%rsi), %rdx\n"
-        "\tlea 10(%rsi), %r8\n\tlea 11(%rsi), %r9\n\tlea 12(%rsi), %r10\n\tlea 8(%rsi), %rsi\n"
-        "\tmov 8(%rsp), %r11\n\tcmpq $0, 48(%r11)\n\tje 4f\n\tmov 48(%r11), %rdi\n\tmov 56(%r11), %rsi\n4:\n"
-        "\txor %r11d, %r11d\n\tcmp $1, %r11d\n"      /* 0 - 1: CF PF AF SF set, ZF OF clear */
-        "\tstd\n"
-        "\tsyscall\n"
-        "\tpushfq\n\tpop %rcx\n"
-        "\tmov 8(%rsp), %r11\n"
-        "\tmov %rbx, 0(%r11)\n\tmov %rbp, 8(%r11)\n\tmov %r12, 16(%r11)\n\tmov %r13, 24(%r11)\n"
-        "\tmov %r14, 32(%r11)\n\tmov %r15, 40(%r11)\n\tmov %rdi, 48(%r11)\n\tmov %rsi, 56(%r11)\n"
-        "\tmov %rdx, 64(%r11)\n\tmov %r8, 72(%r11)\n\tmov %r9, 80(%r11)\n\tmov %r10, 88(%r11)\n"
-        "\tmov %rax, 96(%r11)\n\tmov %rcx, 112(%r11)\n"
-        "\tcld\n"
-        "\tmov %rsp, %rbx\n\tsub 120(%r11), %rbx\n"
-        "\tmov (%rsp), %rcx\n\tadd $16, %rcx\n\tmov $-16, %r8\n"
-        "2:\tcmp %rcx, (%rsp,%r8,8)\n\tje 3f\n\tbts $63, %rbx\n"
-        "3:\tinc %rcx\n\tinc %r8\n\tcmp $-1, %r8\n\tjne 2b\n"
-        "\tmov %rbx, 120(%r11)\n"
-        "\tadd $16, %rsp\n"
-        "\tpop %r15\n\tpop %r14\n\tpop %r13\n\tpop %r12\n\tpop %rbp\n\tpop %rbx\n"
-        "\tret\n"
-        ".size stress_regs_syscall, . - stress_regs_syscall\n");
+#define STRESS_REGS_FUNCTION(name, load_nr) \
+__asm__(".text\n.globl " #name "\n.type " #name ", @function\n" #name ":\n" \
+        "\tpush %rbx\n\tpush %rbp\n\tpush %r12\n\tpush %r13\n\tpush %r14\n\tpush %r15\n" \
+        "\tmov %rcx, 48(%rdx)\n\tmov %r8, 56(%rdx)\n" /* a0, a1 until the registers are loaded */ \
+        "\tpush %rdx\n\tpush %rsi\n"                 /* 8(%rsp) = out, (%rsp) = pattern */ \
+        "\tpushfq\n\tpopq 104(%rdx)\n" \
+        "\tmov %rsp, 120(%rdx)\n" \
+        "\t" load_nr "\n" \
+        "\tlea 16(%rsi), %rcx\n\tmov $-16, %r8\n" \
+        "1:\tmov %rcx, (%rsp,%r8,8)\n\tinc %rcx\n\tinc %r8\n\tjnz 1b\n" \
+        "\tlea 1(%rsi), %rbx\n\tlea 2(%rsi), %rbp\n\tlea 3(%rsi), %r12\n\tlea 4(%rsi), %r13\n" \
+        "\tlea 5(%rsi), %r14\n\tlea 6(%rsi), %r15\n\tlea 7(%rsi), %rdi\n\tlea 9(%rsi), %rdx\n" \
+        "\tlea 10(%rsi), %r8\n\tlea 11(%rsi), %r9\n\tlea 12(%rsi), %r10\n\tlea 8(%rsi), %rsi\n" \
+        "\tmov 8(%rsp), %r11\n\tcmpq $0, 48(%r11)\n\tje 4f\n\tmov 48(%r11), %rdi\n\tmov 56(%r11), %rsi\n4:\n" \
+        "\txor %r11d, %r11d\n\tcmp $1, %r11d\n"      /* 0 - 1: CF PF AF SF set, ZF OF clear */ \
+        "\tstd\n" \
+        "\tsyscall\n" \
+        "\tpushfq\n\tpop %rcx\n" \
+        "\tmov 8(%rsp), %r11\n" \
+        "\tmov %rbx, 0(%r11)\n\tmov %rbp, 8(%r11)\n\tmov %r12, 16(%r11)\n\tmov %r13, 24(%r11)\n" \
+        "\tmov %r14, 32(%r11)\n\tmov %r15, 40(%r11)\n\tmov %rdi, 48(%r11)\n\tmov %rsi, 56(%r11)\n" \
+        "\tmov %rdx, 64(%r11)\n\tmov %r8, 72(%r11)\n\tmov %r9, 80(%r11)\n\tmov %r10, 88(%r11)\n" \
+        "\tmov %rax, 96(%r11)\n\tmov %rcx, 112(%r11)\n" \
+        "\tcld\n" \
+        "\tmov %rsp, %rbx\n\tsub 120(%r11), %rbx\n" \
+        "\tmov (%rsp), %rcx\n\tadd $16, %rcx\n\tmov $-16, %r8\n" \
+        "2:\tcmp %rcx, (%rsp,%r8,8)\n\tje 3f\n\tbts $63, %rbx\n" \
+        "3:\tinc %rcx\n\tinc %r8\n\tcmp $-1, %r8\n\tjne 2b\n" \
+        "\tmov %rbx, 120(%r11)\n" \
+        "\tadd $16, %rsp\n" \
+        "\tpop %r15\n\tpop %r14\n\tpop %r13\n\tpop %r12\n\tpop %rbp\n\tpop %rbx\n" \
+        "\tret\n" \
+        ".size " #name ", . - " #name "\n")
+/* The number from the first argument, and the constant getppid number that `link --bypass` sees (ukl_bypass_110). */
+STRESS_REGS_FUNCTION(stress_regs_syscall, "mov %rdi, %rax");
+STRESS_REGS_FUNCTION(stress_regs_getppid, "mov $110, %eax");
 long stress_regs_syscall(long nr, unsigned long pattern, unsigned long out[16], unsigned long a0, unsigned long a1);
+long stress_regs_getppid(long nr, unsigned long pattern, unsigned long out[16], unsigned long a0, unsigned long a1);
 
 #define SYS_setitimer 38
 #define SIGALRM 14
@@ -340,7 +345,8 @@ static long regs_calls(long nr, unsigned long a0, unsigned long a1, int (*expect
     *first_bad = -1;
     while (*calls < min_calls || now_ns() - t0 < min_ns) {
         unsigned long pattern = 0x5a5a000000000000UL + ((unsigned long)*calls << 8);
-        long r = stress_regs_syscall(nr, pattern, out, a0, a1);
+        long r = nr == SYS_getppid ? stress_regs_getppid(nr, pattern, out, a0, a1)
+                                   : stress_regs_syscall(nr, pattern, out, a0, a1);
         int good = expect(r, a1) && out[12] == (unsigned long)r && out[15] == 0
             && (out[14] & FLAGS_KEPT) == (FLAGS_SET | (out[13] & FLAGS_AC));
         for (int i = 0; i < 12; i++)
@@ -427,6 +433,140 @@ static void check_regs(void)
     sample_put(&lc, " alarms ");
     sample_put_num(&lc, alarms - alarms_getppid);
     report("regs-clock", ok && fast_bad == 0 && slow_bad == 0 && fast_calls >= 100000 && slow_calls >= 100000, &lc);
+}
+
+/* ---- restart, eintr, fpu-switch: a read that blocks (with `link --bypass`, through ukl_bypass_0) ---- */
+
+#define SA_RESTART 0x10000000
+#define EINTR 4
+
+static volatile int read_alarms;
+
+static void on_read_alarm(int sig)
+{
+    if (sig == SIGALRM)
+        read_alarms++;
+}
+
+/*
+ * Reads an empty pipe that a forked child writes "hello" to after child_ms, with a one-shot SIGALRM after 100 ms
+ * handled with sa_flags: the read blocks, the signal interrupts it, and it is restarted (SA_RESTART) or fails with
+ * EINTR. Returns the read's result; buf gets what it read.
+ */
+static long interrupted_read(unsigned long sa_flags, long child_ms, char buf[16])
+{
+    struct { void *handler; unsigned long flags; void (*restorer)(void); unsigned long mask; } sa = {
+        (void *)on_read_alarm, SA_RESTORER | sa_flags, stress_restorer, 0,
+    };
+    struct { long interval_sec, interval_usec, value_sec, value_usec; } once = { 0, 0, 0, 100000 };
+    int fds[2];
+    read_alarms = 0;
+    if (sys(SYS_rt_sigaction, SIGALRM, (long)&sa, 0, 8) != 0 || sys(SYS_pipe, (long)fds, 0, 0, 0) != 0)
+        return -1000;
+    long pid = sys(SYS_fork, 0, 0, 0, 0);
+    if (pid == 0) {
+        sleep_ms(child_ms);
+        sys(SYS_write, fds[1], (long)"hello", 5, 0);
+        sys(SYS_exit, 0, 0, 0, 0);
+    }
+    sys(SYS_setitimer, 0, (long)&once, 0, 0);
+    long r = sys(SYS_read, fds[0], (long)buf, 16, 0);
+    sys(SYS_wait4, pid, 0, 0, 0);
+    sys(SYS_close, fds[0], 0, 0, 0);
+    sys(SYS_close, fds[1], 0, 0, 0);
+    return r;
+}
+
+static void check_restart(void)
+{
+    struct sample_line l = { .len = 0 }, le = { .len = 0 };
+    char buf[16] = { 0 };
+    long r = interrupted_read(SA_RESTART, 400, buf);
+    int handled = read_alarms;
+    int same = r == 5 && buf[0] == 'h' && buf[4] == 'o';
+    sample_put(&l, " handled ");
+    sample_put_num(&l, handled);
+    sample_put(&l, " read ");
+    sample_put_num(&l, r);
+    sample_put(&l, same ? " data hello" : " data wrong");
+    report("restart", handled == 1 && same, &l);
+
+    r = interrupted_read(0, 400, buf);
+    handled = read_alarms;
+    sample_put(&le, " handled ");
+    sample_put_num(&le, handled);
+    sample_put(&le, " read ");
+    sample_put_num(&le, r);
+    report("eintr", handled == 1 && r == -EINTR, &le);
+}
+
+/*
+ * The parent loads xmm0-xmm15 with its pattern and reads an empty pipe in the same asm statement (so the compiler
+ * cannot touch them in between); a forked child, after 200 ms, loads its own pattern and writes the byte that
+ * wakes the parent. The parent was switched out while blocked, so its FPU registers must be reloaded before it
+ * resumes (TIF_NEED_FPU_LOAD): then it sees its own pattern again, not the child's.
+ */
+static void check_fpu_switch(void)
+{
+    struct sample_line l = { .len = 0 };
+    unsigned long mine[32], theirs[32], after[32];
+    for (int i = 0; i < 32; i++) {
+        mine[i] = 0x1111000000000000UL + i;
+        theirs[i] = 0x2222000000000000UL + i;
+    }
+    int fds[2];
+    char c = 0;
+    if (sys(SYS_pipe, (long)fds, 0, 0, 0) != 0) {
+        report("fpu-switch", 0, &l);
+        return;
+    }
+    long pid = sys(SYS_fork, 0, 0, 0, 0);
+    if (pid == 0) {
+        sleep_ms(200);
+        __asm__ volatile(
+            "movdqu 0(%0), %%xmm0\n\tmovdqu 16(%0), %%xmm1\n\tmovdqu 32(%0), %%xmm2\n\tmovdqu 48(%0), %%xmm3\n\t"
+            "movdqu 64(%0), %%xmm4\n\tmovdqu 80(%0), %%xmm5\n\tmovdqu 96(%0), %%xmm6\n\tmovdqu 112(%0), %%xmm7\n\t"
+            "movdqu 128(%0), %%xmm8\n\tmovdqu 144(%0), %%xmm9\n\tmovdqu 160(%0), %%xmm10\n\tmovdqu 176(%0), %%xmm11\n\t"
+            "movdqu 192(%0), %%xmm12\n\tmovdqu 208(%0), %%xmm13\n\tmovdqu 224(%0), %%xmm14\n\tmovdqu 240(%0), %%xmm15\n\t"
+            : : "r"(theirs) : "xmm0", "xmm1", "xmm2", "xmm3", "xmm4", "xmm5", "xmm6", "xmm7", "xmm8", "xmm9",
+              "xmm10", "xmm11", "xmm12", "xmm13", "xmm14", "xmm15", "memory");
+        sys(SYS_write, fds[1], (long)"x", 1, 0);
+        sys(SYS_exit, 0, 0, 0, 0);
+    }
+    long r;
+    register long rdi __asm__("rdi") = fds[0];
+    register long rsi __asm__("rsi") = (long)&c;
+    register long rdx __asm__("rdx") = 1;
+    __asm__ volatile(
+        "movdqu 0(%4), %%xmm0\n\tmovdqu 16(%4), %%xmm1\n\tmovdqu 32(%4), %%xmm2\n\tmovdqu 48(%4), %%xmm3\n\t"
+        "movdqu 64(%4), %%xmm4\n\tmovdqu 80(%4), %%xmm5\n\tmovdqu 96(%4), %%xmm6\n\tmovdqu 112(%4), %%xmm7\n\t"
+        "movdqu 128(%4), %%xmm8\n\tmovdqu 144(%4), %%xmm9\n\tmovdqu 160(%4), %%xmm10\n\tmovdqu 176(%4), %%xmm11\n\t"
+        "movdqu 192(%4), %%xmm12\n\tmovdqu 208(%4), %%xmm13\n\tmovdqu 224(%4), %%xmm14\n\tmovdqu 240(%4), %%xmm15\n\t"
+        "mov $0, %%eax\n\t"
+        "syscall\n\t"
+        "movdqu %%xmm0, 0(%5)\n\tmovdqu %%xmm1, 16(%5)\n\tmovdqu %%xmm2, 32(%5)\n\tmovdqu %%xmm3, 48(%5)\n\t"
+        "movdqu %%xmm4, 64(%5)\n\tmovdqu %%xmm5, 80(%5)\n\tmovdqu %%xmm6, 96(%5)\n\tmovdqu %%xmm7, 112(%5)\n\t"
+        "movdqu %%xmm8, 128(%5)\n\tmovdqu %%xmm9, 144(%5)\n\tmovdqu %%xmm10, 160(%5)\n\tmovdqu %%xmm11, 176(%5)\n\t"
+        "movdqu %%xmm12, 192(%5)\n\tmovdqu %%xmm13, 208(%5)\n\tmovdqu %%xmm14, 224(%5)\n\tmovdqu %%xmm15, 240(%5)\n\t"
+        : "=a"(r), "+r"(rdi), "+r"(rsi), "+r"(rdx)
+        : "r"(mine), "r"(after)
+        : "rcx", "r11", "xmm0", "xmm1", "xmm2", "xmm3", "xmm4", "xmm5", "xmm6", "xmm7", "xmm8", "xmm9", "xmm10",
+          "xmm11", "xmm12", "xmm13", "xmm14", "xmm15", "memory");
+    sys(SYS_wait4, pid, 0, 0, 0);
+    sys(SYS_close, fds[0], 0, 0, 0);
+    sys(SYS_close, fds[1], 0, 0, 0);
+    int same = 0, child = 0;
+    for (int i = 0; i < 32; i++) {
+        same += after[i] == mine[i];
+        child += after[i] == theirs[i];
+    }
+    sample_put(&l, " read ");
+    sample_put_num(&l, r);
+    sample_put(&l, " own-words ");
+    sample_put_num(&l, same);
+    sample_put(&l, " child-words ");
+    sample_put_num(&l, child);
+    report("fpu-switch", r == 1 && c == 'x' && same == 32, &l);
 }
 
 static struct timespec_k clock_bss;  /* an image address for put_timespec64 */
@@ -620,6 +760,8 @@ int main(int argc, char **argv)
     check_efault_kernel();
     check_efault_image();
     check_regs();
+    check_restart();
+    check_fpu_switch();
     check_clock();
     info_image_put_user();
     check_tls();

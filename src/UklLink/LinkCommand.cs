@@ -55,6 +55,10 @@ public static class LinkCommand
         {
             Description = "Fail the link when a syscall site can only get the `int $0x81` fallback or cannot be proven to be code",
         };
+        var bypass = new Option<bool>("--bypass")
+        {
+            Description = "Sites whose system call number is a constant enter through the kernel's bypass entry for it, when the kernel has one (ukl_bypass_<nr>, slot ABI feature bit 2): no dispatch table, no entry or exit work unless some is pending",
+        };
         var bzImage = new Option<string?>("--bzimage")
         {
             Description = "Also write a bootable bzImage of the linked kernel (needs --setup)",
@@ -84,11 +88,12 @@ public static class LinkCommand
               ukl-link link -k vmlinux -o vmlinux.app --map app.map --map-format json app.o
               ukl-link link -k vmlinux -o vmlinux.app --bzimage bzImage.app --setup setup.bin app.o libc.a
               ukl-link link -k vmlinux -o vmlinux.app --depfile vmlinux.app.d app.o   (make: -include vmlinux.app.d)
+              ukl-link link -k vmlinux -o vmlinux.app --bypass app.o libc.a        (direct entries for known syscall numbers)
               ukl-link link -v --log-format json -k vmlinux -o vmlinux.app app.o        (per-pass timings as JSON lines)
             Exit status: 0 linked, 1 link errors (nothing written), 2 usage error or unreadable input.
             """)
         {
-            kernel, output, entry, script, map, mapFormat, noRewrite, strict, bzImage, setup, depfile, inputs,
+            kernel, output, entry, script, map, mapFormat, noRewrite, strict, bypass, bzImage, setup, depfile, inputs,
         };
 
         _ = stdout;
@@ -108,6 +113,7 @@ public static class LinkCommand
                 MapFormat = parse.GetValue(mapFormat),
                 RewriteSyscalls = !parse.GetValue(noRewrite),
                 StrictRewrite = parse.GetValue(strict),
+                Bypass = parse.GetValue(bypass),
             };
             string? bz = parse.GetValue(bzImage), setupPath = parse.GetValue(setup);
             if (bz is not null && setupPath is null)
@@ -155,8 +161,13 @@ public static class LinkCommand
         if (!result.Written)
             return result;
         if (result.Rewrite is { } rw)
-            log.Debug("syscall rewrite: {Found} sites, {Patched} to trampolines ({Bytes} bytes), {Fallbacks} int fallback, {Untouched} unchanged; entry: {Form:l}",
-                rw.Found, rw.Patched, rw.TrampolineBytes, rw.Fallbacks, rw.Untouched, UklLink.Rewrite.SyscallEntryForms.Describe(result.EntryForm));
+        {
+            log.Debug("syscall rewrite: {Found} sites, {Patched} to trampolines ({Bytes} bytes, {Bypassed} through a bypass entry), {Fallbacks} int fallback, {Untouched} unchanged; entry: {Form:l}",
+                rw.Found, rw.Patched, rw.TrampolineBytes, rw.Bypassed, rw.Fallbacks, rw.Untouched, UklLink.Rewrite.SyscallEntryForms.Describe(result.EntryForm));
+            if (options.Bypass)
+                foreach (var t in result.Trampolines.Where(t => t.Bypass))
+                    log.Debug("bypass: {Site:l} at 0x{Address:x}, {Number:l} -> {Entry:l}", t.Site, t.SiteAddress, t.DescribeNumber(), t.Entry);
+        }
         log.Information("linked {Count} inputs into {Output:l} (entry 0x{Entry:x})", options.Inputs.Count, options.OutputPath, result.Entry);
         return result;
     }

@@ -35,9 +35,10 @@ internal static class SampleBuild
 
     /// <summary>
     /// Builds samples/NAME and links start.o + NAME.o into the reference kernel (map next to it); returns the vmlinux.
-    /// The link's log goes to <paramref name="log"/>; <paramref name="makeArgs"/> go to make.
+    /// The link's log goes to <paramref name="log"/>; <paramref name="makeArgs"/> go to make, <paramref name="linkArgs"/>
+    /// to `ukl-link link`.
     /// </summary>
-    public static string Link(string name, Action<string> log, string makeArgs = "")
+    public static string Link(string name, Action<string> log, string makeArgs = "", string[]? linkArgs = null)
     {
         var m = KernelBuild.Ensure();
         var dir = Work(name);
@@ -47,7 +48,7 @@ internal static class SampleBuild
         var stdout = new StringWriter();
         var stderr = new StringWriter();
         int code = UklLinkCli.Run(["link", "--kernel", m.Vmlinux, "-o", linked, "--map", Path.Combine(dir, $"{name}.map"),
-            Path.Combine(objs, "start.o"), Path.Combine(objs, $"{name}.o")], stdout, stderr);
+            .. linkArgs ?? [], Path.Combine(objs, "start.o"), Path.Combine(objs, $"{name}.o")], stdout, stderr);
         log(stderr.ToString());
         Assert.True(code == 0, stderr.ToString());
         return linked;

@@ -30,9 +30,9 @@ public sealed class StressTests(ITestOutputHelper output)
         ExtraFiles = [(SampleBuild.Placeholder, "/UKL")],
     };
 
-    private QemuResult Run(string makeArgs = "")
+    private QemuResult Run(string makeArgs = "", string[]? linkArgs = null)
     {
-        var linked = SampleBuild.Link("stress", s => output.WriteLine(s), makeArgs);
+        var linked = SampleBuild.Link("stress", s => output.WriteLine(s), makeArgs, linkArgs);
         var r = QemuHarness.Boot(linked, Script, Options);
         output.WriteLine(r.ToString());
         Assert.False(r.TimedOut, r.ToString());
@@ -47,9 +47,32 @@ public sealed class StressTests(ITestOutputHelper output)
     }
 
     [Fact]
-    public void EveryCheckPassesAndTheShellRunsDuringTheCpuLoop()
+    public void EveryCheckPassesAndTheShellRunsDuringTheCpuLoop() => AssertEveryCheck(Run());
+
+    /// <summary>
+    /// The same checks with `link --bypass`: the sites whose number is a constant (getppid in the regs check, the
+    /// blocking reads of restart, eintr and fpu-switch, the writes of the report lines) enter through the kernel's
+    /// ukl_bypass_&lt;nr&gt; entries (patch 0022), which must keep every register and flag, deliver the SIGALRM that
+    /// interrupts a read and restart it or fail it with EINTR, and reload the FPU registers after a context switch.
+    /// </summary>
+    [Fact]
+    public void EveryCheckPassesWithBypassEntries()
     {
-        var r = Run();
+        var linked = SampleBuild.Link("stress", s => output.WriteLine(s), linkArgs: ["--bypass"]);
+        string map = File.ReadAllText(Path.Combine(Path.GetDirectoryName(linked)!, "stress.map"));
+        foreach (var entry in new[] { "ukl_bypass_0", "ukl_bypass_1", "ukl_bypass_110" })
+            Assert.Matches($@"trampoline for .*stress\.o:.*, syscall \d+ \(\w+\), bypass {entry}\n", map);
+        // clock_gettime keeps its own fast path in ukl_entry_SYSCALL_64, and a number from an argument cannot bypass.
+        Assert.DoesNotContain("bypass ukl_bypass_228", map);
+        Assert.Matches(@"trampoline for .*stress\.o:.*, syscall \?\n", map);
+        var r = QemuHarness.Boot(linked, Script, Options);
+        output.WriteLine(r.ToString());
+        Assert.False(r.TimedOut, r.ToString());
+        AssertEveryCheck(r);
+    }
+
+    private void AssertEveryCheck(QemuResult r)
+    {
 
         // fork + wait4: the child's exit status and a SIGKILLed child's signal reach the parent.
         Line(r, @"stress: fork-wait ok child \d+ exit 42 killed-by 9");
@@ -76,6 +99,12 @@ public sealed class StressTests(ITestOutputHelper output)
         Line(r, @"stress: regs-clock ok monotonic \d+ bad 0 invalid \d+ bad 0 alarms [1-9]\d*");
         // clock_gettime's answers: .bss buffer, never backwards, REALTIME = gettimeofday to the second, the CPU-time
         // clock and an invalid id (both through the full system call).
+        // A read blocked on an empty pipe, interrupted by SIGALRM after 100 ms; a child writes "hello" after 400 ms:
+        // restarted with SA_RESTART (the handler ran once, the read returns the 5 bytes), EINTR (-4) without.
+        Line(r, "stress: restart ok handled 1 read 5 data hello");
+        Line(r, "stress: eintr ok handled 1 read -4");
+        // xmm0-xmm15 across a read that blocks while a child loads other values: all 32 words are the reader's own.
+        Line(r, "stress: fpu-switch ok read 1 own-words 32 child-words 0");
         Line(r, @"stress: clock ok bss 0 backwards 0 gettimeofday-minus-realtime-s [01] cputime 0 invalid -22");
         // __thread int = 1234 and a .tbss long via %fs (local-exec); %fs:0 is the thread pointer; fork copies TLS.
         Line(r, "stress: tls ok initial 1234 tbss 0 written 1235 after-child 1235 fs0-is-tp 1");

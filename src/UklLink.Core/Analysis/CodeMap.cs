@@ -75,6 +75,8 @@ internal sealed class CodeMap
     private const byte Start = 1, DoubtfulFlag = 2;
     private readonly List<ulong> _syscalls = new();
     private readonly SortedDictionary<ulong, string> _boundaries = new();
+    private readonly Dictionary<ulong, List<ulong>> _branchSources = new(); // target -> direct branches of this section to it
+    private readonly HashSet<ulong> _entries = new(); // boundaries other than direct branch targets
     private readonly List<(ulong Start, ulong End, string Name)> _dataObjects = new();
     private readonly Queue<ulong>[] _work = { new(), new(), new() };
     private readonly Decoder _decoder;
@@ -189,12 +191,30 @@ internal sealed class CodeMap
     /// <summary>A relocation of the section whose field overlaps [from, to).</summary>
     public bool HasRelocationIn(ulong from, ulong to) => RelocationsIn(from, to).Any();
 
-    private void AddBoundary(ulong offset, string why)
+    /// <summary>
+    /// The direct branches of this section to <paramref name="offset"/>, and whether anything else may enter there (a
+    /// symbol, a code pointer, an address taken or a RIP-relative operand): what a backward walk over the code must
+    /// follow besides the fall-through (<see cref="UklLink.Rewrite.SyscallNumber"/>).
+    /// </summary>
+    public (IReadOnlyList<ulong> Branches, bool OtherEntry) WaysInto(ulong offset) =>
+        (_branchSources.TryGetValue(offset, out var list) ? list : Array.Empty<ulong>(), _entries.Contains(offset));
+
+    private void AddBoundary(ulong offset, string why, ulong? branchFrom = null)
     {
         if (offset > Size)
             return;
         _boundaries.TryAdd(offset, why);
         _sortedBoundaries = null;
+        if (branchFrom is { } from)
+        {
+            if (!_branchSources.TryGetValue(offset, out var list))
+                _branchSources[offset] = list = new List<ulong>();
+            list.Add(from);
+        }
+        else
+        {
+            _entries.Add(offset);
+        }
     }
 
     private void Enqueue(ulong offset, int tier)
@@ -320,14 +340,14 @@ internal sealed class CodeMap
                 if (r.Symbol.Section == _section && IsPcRelative(r.Type))
                 {
                     ulong target = (ulong)((long)r.Symbol.Value + r.Addend + (long)(d.End - r.Offset));
-                    AddBoundary(target, $"a branch target (from 0x{d.Offset:x})");
+                    AddBoundary(target, $"a branch target (from 0x{d.Offset:x})", d.Offset);
                     Enqueue(target, 1);
                 }
             }
             else
             {
                 ulong target = instr.NearBranchTarget;
-                AddBoundary(target, $"a branch target (from 0x{d.Offset:x})");
+                AddBoundary(target, $"a branch target (from 0x{d.Offset:x})", d.Offset);
                 Enqueue(target, 1);
             }
         }

@@ -140,6 +140,11 @@ public static class Rules
         "The .eh_frame_hdr search table cannot be made: two FDEs cover overlapping code, or an entry is more than 2 GiB from the header. GNU ld fails such a link too.",
         "fix the unwind information of the objects named (hand-written .cfi directives), or place .eh_frame_hdr near the code");
 
+    public static readonly Rule BypassUnavailable = new(
+        "UKL030", "bypass-unavailable", Severity.Note,
+        "`link --bypass` was asked for, but the kernel's descriptor does not announce bypass entries (slot ABI feature bit 2) or defines none: every syscall site enters through ukl_entry_SYSCALL_64, as without --bypass.",
+        "use a kernel built from this project's kernel/ patches (0022 or later)");
+
     /// <summary>All rules, in id order (the SARIF rule table uses this order).</summary>
     public static IReadOnlyList<Rule> All { get; } = new[]
     {
@@ -147,6 +152,6 @@ public static class Rules
         IndirectFunction, LegacyConstructors, SyscallSites, WrongObjectKind, UndefinedSymbol, KernelDescriptor,
         KernelNotUkl, DuplicateDefinition, LinkerCreatedSection, ExecutableStack, SyscallIntFallback, SyscallNotRewritten,
         SlotTooSmall, RelocationOverflow, OrphanSection, ScriptError, MissingEntry, UnrelaxableSequence, DiscardedReference,
-        KernelWithoutSyscallEntry, LinkWarning, EhFrameHeaderInvalid,
+        KernelWithoutSyscallEntry, LinkWarning, EhFrameHeaderInvalid, BypassUnavailable,
     };
 }

@@ -37,6 +37,16 @@ public static class SlotAbi
     public const string SyscallEntrySymbol = "ukl_entry_SYSCALL_64";
 
     /// <summary>
+    /// A kernel with <see cref="Features.Bypass"/> defines <c>ukl_bypass_&lt;nr&gt;</c> (the number in decimal) for each
+    /// system call it answers without its dispatch (docs/slot-abi.md §4): the same register contract as
+    /// <see cref="SyscallEntrySymbol"/>, and it takes the full path itself when %rax is not that number.
+    /// </summary>
+    public const string BypassEntryPrefix = "ukl_bypass_";
+
+    /// <summary>The highest system call number whose bypass entry ukl-link looks for.</summary>
+    public const int MaxBypassNumber = 511;
+
+    /// <summary>
     /// The vector of the in-place fallback <c>int $0x81</c> (CD 81) for syscall sites without room for a jump
     /// (docs/slot-abi.md §4). The kernel reserves it in system_vectors and installs a DPL0 gate for it.
     /// </summary>

@@ -24,10 +24,11 @@ public static class LinkMap
         if (result.Rewrite is { } rw)
         {
             sb.AppendLine();
-            sb.AppendLine($"Syscall rewrite: {rw.Found} sites found, {rw.Patched} jump to a trampoline, {rw.Fallbacks} int $0x{UklLink.Kernel.SlotAbi.SyscallTrapVector:x} fallback, {rw.Untouched} left unchanged");
+            sb.AppendLine($"Syscall rewrite: {rw.Found} sites found, {rw.Patched} jump to a trampoline ({rw.Bypassed} through a bypass entry), {rw.Fallbacks} int $0x{UklLink.Kernel.SlotAbi.SyscallTrapVector:x} fallback, {rw.Untouched} left unchanged");
             sb.AppendLine($"Trampolines enter the kernel with: {UklLink.Rewrite.SyscallEntryForms.Describe(result.EntryForm)}");
             foreach (var t in result.Trampolines)
-                sb.AppendLine($"{t.Address,16:x} {t.Size,8:x}  trampoline for {t.Site} at 0x{t.SiteAddress:x}");
+                sb.AppendLine($"{t.Address,16:x} {t.Size,8:x}  trampoline for {t.Site} at 0x{t.SiteAddress:x}, {t.DescribeNumber()}"
+                    + (t.Bypass ? $", bypass {t.Entry}" : ""));
         }
         sb.AppendLine();
         sb.AppendLine("Symbols");
@@ -81,6 +82,7 @@ public static class LinkMap
                 w.WriteNumber("patched", rw.Patched);
                 w.WriteNumber("intFallback", rw.Fallbacks);
                 w.WriteNumber("untouched", rw.Untouched);
+                w.WriteNumber("bypassed", rw.Bypassed);
                 w.WriteString("entry", UklLink.Rewrite.SyscallEntryForms.Describe(result.EntryForm));
                 w.WriteStartArray("trampolines");
                 foreach (var t in result.Trampolines)
@@ -90,6 +92,11 @@ public static class LinkMap
                     w.WriteNumber("size", t.Size);
                     w.WriteString("site", t.Site);
                     w.WriteString("siteAddress", Hex(t.SiteAddress));
+                    if (t.Number is { } n)
+                        w.WriteNumber("syscall", n);
+                    else
+                        w.WriteNull("syscall");
+                    w.WriteString("enters", t.Entry);
                     w.WriteEndObject();
                 }
                 w.WriteEndArray();

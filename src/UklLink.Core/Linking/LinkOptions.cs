@@ -21,4 +21,11 @@ public sealed record LinkOptions
 
     public bool RewriteSyscalls { get; init; } = true;
     public bool StrictRewrite { get; init; }
+
+    /// <summary>
+    /// <c>--bypass</c>: sites whose system call number is a constant enter through the kernel's bypass entry for that
+    /// number (<c>ukl_bypass_&lt;nr&gt;</c>, slot ABI feature bit 2) when it has one. A kernel without them gets the plain
+    /// rewrite and a note (UKL030).
+    /// </summary>
+    public bool Bypass { get; init; }
 }

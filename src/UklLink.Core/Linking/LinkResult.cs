@@ -37,4 +37,17 @@ public sealed class LinkResult
 }
 
 /// <summary>A syscall trampoline in the output: where it is, how big, and the site that jumps to it.</summary>
-public sealed record TrampolineInfo(ulong Address, ulong Size, ulong SiteAddress, string Site);
+public sealed record TrampolineInfo(ulong Address, ulong Size, ulong SiteAddress, string Site)
+{
+    /// <summary>The system call number the site passes, when the code before it makes it a constant.</summary>
+    public int? Number { get; init; }
+
+    /// <summary>The kernel symbol the trampoline enters through (the syscall entry, or a bypass entry with --bypass).</summary>
+    public string Entry { get; init; } = UklLink.Kernel.SlotAbi.SyscallEntrySymbol;
+
+    /// <summary>Whether it enters through a bypass entry.</summary>
+    public bool Bypass => Entry != UklLink.Kernel.SlotAbi.SyscallEntrySymbol;
+
+    /// <summary>"syscall 0 (read)", "syscall ?" when the number is not a constant.</summary>
+    public string DescribeNumber() => Number is { } n ? $"syscall {n}{(UklLink.Rewrite.SyscallNames.Of(n) is { } name ? $" ({name})" : "")}" : "syscall ?";
+}

@@ -163,7 +163,9 @@ public sealed class Linker
         if (!_options.RewriteSyscalls)
             return new RewriteOutcome(live.Sections, SectionContents.AsRead, [], []);
         var form = SyscallEntryForms.ForAbiVersion(descriptor.AbiVersion);
-        var outcome = SyscallRewritePass.Run(live.Sections, _options.StrictRewrite, form);
+        var bypass = _options.Bypass ? BypassEntries(kernel, descriptor) : new Dictionary<int, string>();
+        var outcome = SyscallRewritePass.Run(live.Sections,
+            new RewriteOptions { StrictRewrite = _options.StrictRewrite, EntryForm = form, BypassEntries = bypass });
         foreach (var f in outcome.Rewrites.SelectMany(rw => rw.Findings))
             _bag.Add(f);
         var totals = RewriteTotals.Of(outcome.Rewrites);
@@ -173,6 +175,29 @@ public sealed class Linker
             _bag.Report(Rules.KernelWithoutSyscallEntry, new Location(kernel.Path),
                 $"the application has {totals.Found} syscall site(s) to rewrite, but the kernel does not define {SlotAbi.SyscallEntrySymbol}");
         return outcome;
+    }
+
+    /// <summary>
+    /// The kernel's bypass entries by number (<c>ukl_bypass_&lt;nr&gt;</c>) when its descriptor announces them; otherwise
+    /// none, and a note that --bypass has no effect with this kernel.
+    /// </summary>
+    private Dictionary<int, string> BypassEntries(KernelImage kernel, SlotDescriptor descriptor)
+    {
+        var entries = new Dictionary<int, string>();
+        if (descriptor.Bypass)
+        {
+            for (int nr = 0; nr <= SlotAbi.MaxBypassNumber; nr++)
+            {
+                string name = SlotAbi.BypassEntryPrefix + nr.ToString(System.Globalization.CultureInfo.InvariantCulture);
+                if (kernel.GlobalSymbols.ContainsKey(name))
+                    entries[nr] = name;
+            }
+        }
+        if (entries.Count == 0)
+            _bag.Report(Rules.BypassUnavailable, new Location(kernel.Path), descriptor.Bypass
+                ? "--bypass: the kernel announces bypass entries but defines no ukl_bypass_<nr> symbol; every site enters through " + SlotAbi.SyscallEntrySymbol
+                : "--bypass: the kernel has no bypass entries (slot ABI feature bit 2 is not set); every site enters through " + SlotAbi.SyscallEntrySymbol);
+        return entries;
     }
 
     /// <summary>The content the linker makes from the relocations: .got, the IFUNC sections, .got.plt, COMMON; and whether .eh_frame_hdr is made.</summary>
@@ -242,7 +267,11 @@ public sealed class Linker
         foreach (var (section, offset, trampoline, rw) in rewritten.Trampolines)
             if (layout.Placed.TryGetValue(section, out var piece) && layout.Placed.TryGetValue(rw.Section, out var site))
                 _result.Trampolines.Add(new TrampolineInfo(piece.Address + offset, (ulong)trampoline.Code.Length,
-                    site.Address + trampoline.SiteOffset, $"{rw.Section.File.DisplayName}:({rw.Section.Name}+0x{trampoline.SiteOffset:x})"));
+                    site.Address + trampoline.SiteOffset, $"{rw.Section.File.DisplayName}:({rw.Section.Name}+0x{trampoline.SiteOffset:x})")
+                {
+                    Number = trampoline.SyscallNumber,
+                    Entry = trampoline.EntrySymbol,
+                });
         return new Bound(values, debug, tls, linkerSymbols, entry.Value);
     }
 

@@ -30,12 +30,11 @@ internal sealed class SyscallRewritePass
     private readonly Dictionary<(ObjectFile, string), InputSymbol> _named = new();
     private readonly Dictionary<InputSection, InputSymbol> _sectionSymbols = new();
 
-    private SyscallRewritePass(bool strict, SyscallEntryForm form) =>
-        _rewriter = new SyscallRewriter(new RewriteOptions { StrictRewrite = strict, EntryForm = form });
+    private SyscallRewritePass(RewriteOptions options) => _rewriter = new SyscallRewriter(options);
 
     /// <summary>Rewrites the live code sections; <paramref name="live"/> and its sections are left as they are.</summary>
-    public static RewriteOutcome Run(IReadOnlyList<InputSection> live, bool strict, SyscallEntryForm form) =>
-        new SyscallRewritePass(strict, form).Rewrite(live);
+    public static RewriteOutcome Run(IReadOnlyList<InputSection> live, RewriteOptions options) =>
+        new SyscallRewritePass(options).Rewrite(live);
 
     private RewriteOutcome Rewrite(IReadOnlyList<InputSection> live)
     {

@@ -13,6 +13,13 @@ public sealed record RewriteOptions
     /// default), <see cref="SyscallEntryForm.CallRcx"/> for a v1 kernel.</summary>
     public SyscallEntryForm EntryForm { get; init; } = SyscallEntryForm.JumpRcx;
 
+    /// <summary>
+    /// <c>--bypass</c>: the kernel's bypass entries by system call number (<see cref="SlotAbi.BypassEntryPrefix"/>). A
+    /// site whose number <see cref="SyscallNumber"/> finds and that has an entry here enters through it instead of
+    /// <see cref="EntrySymbol"/>; empty (the default) means every site enters through <see cref="EntrySymbol"/>.
+    /// </summary>
+    public IReadOnlyDictionary<int, string> BypassEntries { get; init; } = new Dictionary<int, string>();
+
     /// <summary>The vector of the in-place <c>int $N</c> fallback.</summary>
     public byte TrapVector { get; init; } = SlotAbi.SyscallTrapVector;
 

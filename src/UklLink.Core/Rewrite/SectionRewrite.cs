@@ -59,7 +59,7 @@ public sealed record RewriteTotals(int Sections, int SectionsChanged, int Found,
 {
     public static RewriteTotals Of(IEnumerable<SectionRewrite> rewrites)
     {
-        int sections = 0, changed = 0, found = 0, patched = 0, fallbacks = 0, untouched = 0, bytes = 0;
+        int sections = 0, changed = 0, found = 0, patched = 0, fallbacks = 0, untouched = 0, bytes = 0, bypassed = 0;
         foreach (var r in rewrites)
         {
             sections++;
@@ -70,10 +70,14 @@ public sealed record RewriteTotals(int Sections, int SectionsChanged, int Found,
             fallbacks += r.Fallbacks;
             untouched += r.Untouched;
             bytes += r.Trampolines.Sum(t => t.Code.Length);
+            bypassed += r.Trampolines.Count(t => t.Bypass);
         }
-        return new RewriteTotals(sections, changed, found, patched, fallbacks, untouched, bytes);
+        return new RewriteTotals(sections, changed, found, patched, fallbacks, untouched, bytes) { Bypassed = bypassed };
     }
 
+    /// <summary>Trampolines that enter through a bypass entry (<c>--bypass</c>).</summary>
+    public int Bypassed { get; init; }
+
     public override string ToString() =>
-        $"{Found} syscall sites: {Patched} to trampolines, {Fallbacks} int fallback, {Untouched} untouched; {TrampolineBytes} trampoline bytes";
+        $"{Found} syscall sites: {Patched} to trampolines ({Bypassed} bypass), {Fallbacks} int fallback, {Untouched} untouched; {TrampolineBytes} trampoline bytes";
 }

@@ -142,7 +142,9 @@ public sealed class SyscallRewriter
         string? reason = FindWindow(st, d!, out var window);
         if (window is not null)
         {
-            reason = EmitTrampoline(st, d!, window, function);
+            int? number = SyscallNumber.Find(map, d!);
+            string entry = number is { } nr && Options.BypassEntries.TryGetValue(nr, out var bypass) ? bypass : Options.EntrySymbol;
+            reason = EmitTrampoline(st, d!, window, function, number, entry);
             if (reason is null)
                 return;
             reason = $"the trampoline could not be encoded: {reason}";
@@ -361,7 +363,7 @@ public sealed class SyscallRewriter
     }
 
     /// <summary>Assembles the trampoline and patches the window; returns why not if the encoder refuses.</summary>
-    private string? EmitTrampoline(State st, DecodedInstruction site, Window w, InputSymbol? function)
+    private string? EmitTrampoline(State st, DecodedInstruction site, Window w, InputSymbol? function, int? number, string entry)
     {
         // The block: moved-before, [lea resume(%rip),%r11,] mov $entry,%rcx, call/jmp *%rcx, [resume:] moved-after,
         // jmp back.
@@ -420,7 +422,7 @@ public sealed class SyscallRewriter
             }
             if (k == movIndex)
             {
-                relocs.Add(new RewriteRelocation(start + co.ImmediateOffset, R_X86_64_32S, new NamedSymbolTarget(Options.EntrySymbol), 0));
+                relocs.Add(new RewriteRelocation(start + co.ImmediateOffset, R_X86_64_32S, new NamedSymbolTarget(entry), 0));
                 continue;
             }
             if (k == jumpIndex)
@@ -473,7 +475,12 @@ public sealed class SyscallRewriter
         foreach (var r in relocs)
             code.AsSpan((int)r.Offset, Get(r.Type).FieldSize).Clear();
 
-        st.Trampolines.Add(new Trampoline(index, site.Offset, code, relocs) { EntryOffset = (int)result.NewInstructionOffsets[enterIndex] });
+        st.Trampolines.Add(new Trampoline(index, site.Offset, code, relocs)
+        {
+            EntryOffset = (int)result.NewInstructionOffsets[enterIndex],
+            EntrySymbol = entry,
+            SyscallNumber = number,
+        });
         var data = st.Data;
         data[w.Start] = 0xE9;
         data.AsSpan((int)w.Start + 1, 4).Clear();
@@ -481,7 +488,7 @@ public sealed class SyscallRewriter
         st.NewRelocations.Add(new RewriteRelocation(w.Start + 1, R_X86_64_PC32, new TrampolineTarget(index), -4));
         st.Taken.Add((w.Start, w.End));
         st.Sites.Add(new SyscallSite(st.Section, site.Offset, function, SiteStrategy.JumpToTrampoline, w.Start, w.End, index,
-            w.Before.Count, w.After.Count, null));
+            w.Before.Count, w.After.Count, null) { Number = number, Entry = entry });
         return null;
     }
 

@@ -33,6 +33,15 @@ public sealed record SyscallSite(
     int MovedAfter,
     string? Reason)
 {
+    /// <summary>The system call number the site passes, when the code before it makes it a constant (trampolines only).</summary>
+    public int? Number { get; init; }
+
+    /// <summary>The kernel symbol the trampoline enters through (trampolines only): the syscall entry or a bypass entry.</summary>
+    public string? Entry { get; init; }
+
+    /// <summary>Whether the site enters through a bypass entry (<c>--bypass</c>).</summary>
+    public bool Bypass => Entry is { } e && e != UklLink.Kernel.SlotAbi.SyscallEntrySymbol;
+
     /// <summary><c>file.o:(.text+0x12)</c>, with the enclosing function when known.</summary>
     public override string ToString()
     {
@@ -41,7 +50,8 @@ public sealed record SyscallSite(
             where += Offset > Function.Value ? $" [{Function.Name}+0x{Offset - Function.Value:x}]" : $" [{Function.Name}]";
         return Strategy switch
         {
-            SiteStrategy.JumpToTrampoline => $"{where}: trampoline {TrampolineIndex}, window 0x{WindowStart:x}-0x{WindowEnd:x} ({MovedBefore} before, {MovedAfter} after)",
+            SiteStrategy.JumpToTrampoline => $"{where}: trampoline {TrampolineIndex}, window 0x{WindowStart:x}-0x{WindowEnd:x} ({MovedBefore} before, {MovedAfter} after)"
+                + (Bypass ? $", bypass {Entry}" : ""),
             _ => $"{where}: {Strategy}: {Reason}",
         };
     }

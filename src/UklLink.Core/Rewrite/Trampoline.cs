@@ -15,4 +15,13 @@ public sealed record Trampoline(int Index, ulong SiteOffset, byte[] Code, IReadO
     /// <summary>Offset within <see cref="Code"/> of the 2-byte <c>call *%rcx</c> or <c>jmp *%rcx</c>: the instruction
     /// that enters the kernel, which a restart re-executes.</summary>
     public int EntryOffset { get; init; }
+
+    /// <summary>The kernel symbol the trampoline enters through: the syscall entry, or a bypass entry.</summary>
+    public string EntrySymbol { get; init; } = UklLink.Kernel.SlotAbi.SyscallEntrySymbol;
+
+    /// <summary>The system call number the site passes, when the code before it makes it a constant (<see cref="SyscallNumber"/>).</summary>
+    public int? SyscallNumber { get; init; }
+
+    /// <summary>Whether the trampoline enters through a bypass entry (<c>--bypass</c>).</summary>
+    public bool Bypass => EntrySymbol != UklLink.Kernel.SlotAbi.SyscallEntrySymbol;
 }

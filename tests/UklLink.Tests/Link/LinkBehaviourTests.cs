@@ -399,8 +399,68 @@ public class LinkBehaviourTests
         Assert.Contains("call   *%rcx", trampText);
         Assert.Contains("ff d1", trampText);
         string mapText = File.ReadAllText(map);
-        Assert.Contains("Syscall rewrite: 1 sites found, 1 jump to a trampoline, 0 int $0x81 fallback, 0 left unchanged", mapText);
+        Assert.Contains("Syscall rewrite: 1 sites found, 1 jump to a trampoline (0 through a bypass entry), 0 int $0x81 fallback, 0 left unchanged", mapText);
         Assert.Contains($"{tramp:x}", mapText);
+        Assert.Contains("syscall 1 (write)", mapText);
+        Assert.DoesNotContain("bypass ukl_", mapText);
+    }
+
+    /// <summary>The trampoline's target, read back from the output with objdump: the address its mov loads into %rcx.</summary>
+    private static ulong TrampolineTarget(string output)
+    {
+        using var elf = ELFReader.Load(output);
+        ulong start = Symbol(elf, "_start");
+        string text = Toolchain.Run($"objdump -d --start-address=0x{start:x} --stop-address=0x{start + 0x100:x} {output}");
+        var jmp = System.Text.RegularExpressions.Regex.Match(text, @"jmp\s+([0-9a-f]+)");
+        Assert.True(jmp.Success, text);
+        ulong tramp = Convert.ToUInt64(jmp.Groups[1].Value, 16);
+        string trampText = Toolchain.Run($"objdump -d --start-address=0x{tramp:x} --stop-address=0x{tramp + 32:x} {output}");
+        Assert.Contains("jmp    *%rcx", trampText);
+        var mov = System.Text.RegularExpressions.Regex.Match(trampText, @"mov\s+\$0x([0-9a-f]+),%rcx");
+        Assert.True(mov.Success, trampText);
+        return Convert.ToUInt64(mov.Groups[1].Value, 16);
+    }
+
+    [Fact]
+    public void BypassPointsAConstantNumberSiteAtTheKernelsEntryForIt()
+    {
+        var kernel = FakeKernel.BuildV2(UklLink.Kernel.SlotAbi.Features.EventStack | UklLink.Kernel.SlotAbi.Features.Bypass,
+            "kernel_print", "ukl_entry_SYSCALL_64", "ukl_bypass_0", "ukl_bypass_1");
+        var obj = Obj(SyscallApp, "sysapp");
+        var output = Out();
+        var r = Cli.Run("link", "-v", "-k", kernel, "-o", output, "--map", output + ".map", "--bypass", obj);
+        Assert.True(r.ExitCode == 0, r.Stderr);
+        using (var elf = ELFReader.Load(output))
+            Assert.Equal(Symbol(elf, "ukl_bypass_1"), TrampolineTarget(output));
+        string map = File.ReadAllText(output + ".map");
+        Assert.Contains("1 jump to a trampoline (1 through a bypass entry)", map);
+        Assert.Matches(@"trampoline for .*sysapp.*, syscall 1 \(write\), bypass ukl_bypass_1\n", map);
+        Assert.Contains(r.StderrLines, l => l.Contains("bypass:") && l.Contains("syscall 1 (write) -> ukl_bypass_1"));
+        Assert.DoesNotContain("UKL030", r.Stderr);
+
+        // Without --bypass the same kernel gets the plain rewrite.
+        var plain = Out();
+        Assert.Equal(0, Cli.Run("link", "-k", kernel, "-o", plain, obj).ExitCode);
+        using (var elf = ELFReader.Load(plain))
+            Assert.Equal(Symbol(elf, "ukl_entry_SYSCALL_64"), TrampolineTarget(plain));
+    }
+
+    [Theory]
+    [InlineData(false)] // the feature bit is not set (its symbol alone does not count)
+    [InlineData(true)]  // the bit is set but no entry is defined
+    public void BypassWithAKernelWithoutEntriesIsANoteAndThePlainRewrite(bool featureBit)
+    {
+        ulong features = UklLink.Kernel.SlotAbi.Features.EventStack | (featureBit ? UklLink.Kernel.SlotAbi.Features.Bypass : 0);
+        var kernel = featureBit
+            ? FakeKernel.BuildV2(features, "kernel_print", "ukl_entry_SYSCALL_64")
+            : FakeKernel.BuildV2(features, "kernel_print", "ukl_entry_SYSCALL_64", "ukl_bypass_1");
+        var output = Out();
+        var r = Cli.Run("link", "-k", kernel, "-o", output, "--bypass", Obj(SyscallApp, "sysapp"));
+        Assert.True(r.ExitCode == 0, r.Stderr);
+        var note = Assert.Single(r.StderrLines, l => l.Contains("UKL030"));
+        Assert.Contains(featureBit ? "defines no ukl_bypass_<nr> symbol" : "feature bit 2 is not set", note);
+        using var elf = ELFReader.Load(output);
+        Assert.Equal(Symbol(elf, "ukl_entry_SYSCALL_64"), TrampolineTarget(output));
     }
 
     [Fact]
