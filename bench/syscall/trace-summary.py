@@ -33,7 +33,7 @@ PHASES = (("app", "application (the traced function)"),
           ("syscall", "the system call (__x64_sys_* and its callees)"))
 DISPATCH = {"do_syscall_64", "x64_sys_call"}
 HANDLER = re.compile(r"^__(x64|do|se)_sys_")
-TRAMPOLINE = re.compile(r"^([0-9a-f]+)\s+([0-9a-f]+)\s+trampoline for (.*) at 0x([0-9a-f]+)\s*$")
+TRAMPOLINE = re.compile(r"^([0-9a-f]+)\s+([0-9a-f]+)\s+trampoline for (.*) at 0x([0-9a-f]+)(?:, .*)?\s*$")
 
 
 def fail(message):

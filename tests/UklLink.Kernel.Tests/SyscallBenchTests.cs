@@ -88,4 +88,43 @@ public sealed class SyscallBenchTests(ITestOutputHelper output)
 
         Directory.Delete(outDir, recursive: true);
     }
+
+    /// <summary>
+    /// The same tiny run with `--link-args --bypass` (patch 0022): the single-stepped getppid and read round trips of
+    /// the UKL app go through the bypass entries and their bodies in ukl_bypass.c, never through do_syscall_64 or the
+    /// __x64_sys_* wrappers, and the -icount counts show the shorter path (below native's).
+    /// </summary>
+    [Fact]
+    public void BypassRunTakesTheBypassEntriesAtRunTime()
+    {
+        string[] calls = ["getppid", "read64"];
+        var outDir = BenchScript.Run("syscall",
+            ["--icount", "--trace", "--n", "200", "--reps", "2", "--rounds", "1", "--calls", string.Join(' ', calls),
+             "--link-args", "--bypass", "--timeout", "300"],
+            TimeSpan.FromMinutes(20), output);
+
+        var map = File.ReadAllText(Path.Combine(outDir, "obj", "syscall-app.map"));
+        Assert.Contains("bypass ukl_bypass_110", map);
+        Assert.Contains("bypass ukl_bypass_0", map);
+
+        var ppid = File.ReadAllText(Path.Combine(outDir, "trace-ukl-getppid.txt"));
+        Assert.Contains(" trampoline ", ppid);
+        Assert.Contains("ukl_bypass_110+", ppid);
+        Assert.Contains("ukl_bypass_getppid+", ppid);
+        Assert.DoesNotContain("do_syscall_64+", ppid);
+        Assert.DoesNotContain("__x64_sys_getppid+", ppid);
+        Assert.DoesNotContain("syscall_exit_to_user_mode+", ppid);
+        var read = File.ReadAllText(Path.Combine(outDir, "trace-ukl-read64.txt"));
+        Assert.Contains("ukl_bypass_0+", read);
+        Assert.Contains("ukl_bypass_read+", read);
+        Assert.Contains("read_zero+", read);
+        Assert.DoesNotContain("do_syscall_64+", read);
+
+        var icount = Results(Path.Combine(outDir, "results-icount.tsv"));
+        output.WriteLine($"getppid native {icount["getppid"].Native} UKL --bypass {icount["getppid"].Ukl}; read64 native {icount["read64"].Native} UKL --bypass {icount["read64"].Ukl}");
+        Assert.True(icount["getppid"].Ukl < icount["getppid"].Native, "getppid with --bypass is not shorter than native");
+        Assert.True(icount["read64"].Ukl < icount["read64"].Native, "read64 with --bypass is not shorter than native");
+
+        Directory.Delete(outDir, recursive: true);
+    }
 }
