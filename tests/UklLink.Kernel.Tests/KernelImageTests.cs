@@ -185,8 +185,8 @@ public sealed class KernelImageTests
         Assert.Equal(2U, U32(0x08));                       // abi_version
         Assert.Equal((uint)DescriptorSize, U32(0x0C));     // size
         Assert.Equal(m.ConfigHex("CONFIG_UKL_STACK_SIZE"), U64(0x90)); // stack_size
-        // features: the event stack and per-process .data/.bss, nothing else
-        Assert.Equal(SlotAbi.Features.EventStack | SlotAbi.Features.PerProcessData, U64(0xA0));
+        // features: the event stack, per-process .data/.bss and the bypass entries (0022), nothing else
+        Assert.Equal(SlotAbi.Features.EventStack | SlotAbi.Features.PerProcessData | SlotAbi.Features.Bypass, U64(0xA0));
         for (var off = 0x10; off < DescriptorSize; off += 8)
         {
             if (off is 0x90 or 0xA0) continue;
