@@ -30,8 +30,17 @@ internal sealed class DecodedInstruction
     public ulong End => Instruction.NextIP;
 
     /// <summary>The relocation at the instruction's displacement or immediate field, if any.</summary>
-    public InputRelocation? RelocationAt(uint fieldOffset, int fieldSize) =>
-        fieldSize == 0 ? null : Relocations.FirstOrDefault(r => r.Offset == Offset + fieldOffset);
+    public InputRelocation? RelocationAt(uint fieldOffset, int fieldSize)
+    {
+        if (fieldSize == 0)
+            return null;
+        foreach (var r in Relocations)
+        {
+            if (r.Offset == Offset + fieldOffset)
+                return r;
+        }
+        return null;
+    }
 
     public InputRelocation? BranchRelocation => RelocationAt(Constants.ImmediateOffset, Constants.ImmediateSize);
     public InputRelocation? DisplacementRelocation => RelocationAt(Constants.DisplacementOffset, Constants.DisplacementSize);
@@ -74,7 +83,7 @@ internal sealed class CodeMap
     private readonly byte[] _flags; // Start | Doubtful, at instruction starts
     private const byte Start = 1, DoubtfulFlag = 2;
     private readonly List<ulong> _syscalls = new();
-    private readonly SortedDictionary<ulong, string> _boundaries = new();
+    private readonly Dictionary<ulong, BoundaryReason> _boundaries = new(); // the first reason found for each offset
     private readonly List<(ulong Start, ulong End, string Name)> _dataObjects = new();
     private readonly Queue<ulong>[] _work = { new(), new(), new() };
     private readonly Decoder _decoder;
@@ -94,8 +103,7 @@ internal sealed class CodeMap
         Enqueue(0, 0);
         foreach (var sym in references.SymbolsIn(section))
         {
-            string what = sym.Name.Length > 0 ? $"symbol '{sym.Name}'" : "a nameless symbol";
-            AddBoundary(sym.Value, what);
+            AddBoundary(sym.Value, new BoundaryReason(BoundaryKind.Symbol, sym.Value, Name: sym.Name));
             if (sym.Type == STT_OBJECT && sym.Size > 0)
                 _dataObjects.Add((sym.Value, sym.Value + sym.Size, sym.Name));
             else if (sym.Type == STT_FUNC)
@@ -122,7 +130,7 @@ internal sealed class CodeMap
             if (r.Symbol.Section == section && RelocationTypes.Get(r.Type).AbsoluteAddress)
             {
                 ulong target = (ulong)((long)r.Symbol.Value + r.Addend);
-                AddBoundary(target, $"a code pointer at {section.Name}+0x{r.Offset:x}");
+                AddBoundary(target, new BoundaryReason(BoundaryKind.CodePointer, r.Offset, section));
                 Enqueue(target, 2);
             }
         }
@@ -155,8 +163,25 @@ internal sealed class CodeMap
         _reader.Position = (int)offset;
         _decoder.IP = offset;
         _decoder.Decode(out var instr);
-        return new DecodedInstruction(instr, _decoder.GetConstantOffsets(instr), RelocationsIn(offset, instr.NextIP).ToList(),
+        return new DecodedInstruction(instr, _decoder.GetConstantOffsets(instr), RelocationsIn(offset, instr.NextIP),
             (_flags[offset] & DoubtfulFlag) != 0);
+    }
+
+    /// <summary>
+    /// Just the instruction decoded at <paramref name="offset"/>, if any: for walks over every instruction (the red-zone
+    /// analysis) that need neither its relocations nor its constant offsets, without an object per instruction.
+    /// </summary>
+    public bool TryDecode(ulong offset, out Instruction instruction)
+    {
+        if (offset >= Size || (_flags[offset] & Start) == 0)
+        {
+            instruction = default;
+            return false;
+        }
+        _reader.Position = (int)offset;
+        _decoder.IP = offset;
+        _decoder.Decode(out instruction);
+        return true;
     }
 
     /// <summary>The decoded instruction that ends exactly at <paramref name="offset"/>, if any.</summary>
@@ -179,17 +204,22 @@ internal sealed class CodeMap
     {
         if (from >= to)
             return null;
-        var sorted = _sortedBoundaries ??= _boundaries.Keys.ToArray();
+        if (_sortedBoundaries is null)
+        {
+            _sortedBoundaries = _boundaries.Keys.ToArray();
+            Array.Sort(_sortedBoundaries);
+        }
+        var sorted = _sortedBoundaries;
         int i = Array.BinarySearch(sorted, from);
         if (i < 0)
             i = ~i;
-        return i < sorted.Length && sorted[i] < to ? (sorted[i], _boundaries[sorted[i]]) : null;
+        return i < sorted.Length && sorted[i] < to ? (sorted[i], _boundaries[sorted[i]].ToString()) : null;
     }
 
     /// <summary>A relocation of the section whose field overlaps [from, to).</summary>
-    public bool HasRelocationIn(ulong from, ulong to) => RelocationsIn(from, to).Any();
+    public bool HasRelocationIn(ulong from, ulong to) => RelocationsIn(from, to).Count > 0;
 
-    private void AddBoundary(ulong offset, string why)
+    private void AddBoundary(ulong offset, BoundaryReason why)
     {
         if (offset > Size)
             return;
@@ -240,7 +270,7 @@ internal sealed class CodeMap
             for (ulong b = o + 1; b < end; b++)
                 overlaps |= _owner[b] != 0;
             var constants = _decoder.GetConstantOffsets(instr);
-            var relocs = RelocationsIn(o, end).ToList();
+            var relocs = RelocationsIn(o, end);
             if (overlaps || InDataObject(end - 1) is not null || !RelocationsFit(instr, constants, relocs))
             {
                 doubtful = true;
@@ -293,7 +323,7 @@ internal sealed class CodeMap
     }
 
     /// <summary>Each relocation in the instruction must be exactly its displacement or immediate field.</summary>
-    private static bool RelocationsFit(in Instruction instr, in ConstantOffsets c, List<InputRelocation> relocs)
+    private static bool RelocationsFit(in Instruction instr, in ConstantOffsets c, IReadOnlyList<InputRelocation> relocs)
     {
         foreach (var r in relocs)
         {
@@ -320,14 +350,14 @@ internal sealed class CodeMap
                 if (r.Symbol.Section == _section && IsPcRelative(r.Type))
                 {
                     ulong target = (ulong)((long)r.Symbol.Value + r.Addend + (long)(d.End - r.Offset));
-                    AddBoundary(target, $"a branch target (from 0x{d.Offset:x})");
+                    AddBoundary(target, new BoundaryReason(BoundaryKind.BranchTarget, d.Offset));
                     Enqueue(target, 1);
                 }
             }
             else
             {
                 ulong target = instr.NearBranchTarget;
-                AddBoundary(target, $"a branch target (from 0x{d.Offset:x})");
+                AddBoundary(target, new BoundaryReason(BoundaryKind.BranchTarget, d.Offset));
                 Enqueue(target, 1);
             }
         }
@@ -336,11 +366,11 @@ internal sealed class CodeMap
             if (d.DisplacementRelocation is { } r)
             {
                 if (r.Symbol.Section == _section && IsPcRelative(r.Type))
-                    AddBoundary((ulong)((long)r.Symbol.Value + r.Addend + (long)(d.End - r.Offset)), $"a RIP-relative operand's target (from 0x{d.Offset:x})");
+                    AddBoundary((ulong)((long)r.Symbol.Value + r.Addend + (long)(d.End - r.Offset)), new BoundaryReason(BoundaryKind.RipTarget, d.Offset));
             }
             else
             {
-                AddBoundary(instr.IPRelativeMemoryAddress, $"a RIP-relative operand's target (from 0x{d.Offset:x})");
+                AddBoundary(instr.IPRelativeMemoryAddress, new BoundaryReason(BoundaryKind.RipTarget, d.Offset));
             }
         }
         foreach (var r in d.Relocations)
@@ -348,7 +378,7 @@ internal sealed class CodeMap
             if (r.Symbol.Section != _section || IsPcRelative(r.Type))
                 continue;
             ulong target = (ulong)((long)r.Symbol.Value + r.Addend);
-            AddBoundary(target, $"an address taken at 0x{d.Offset:x}");
+            AddBoundary(target, new BoundaryReason(BoundaryKind.AddressTaken, d.Offset));
             // An absolute address in an immediate (mov $label, push $label) is probably a code pointer; in a
             // displacement it addresses data.
             if (r.Offset == d.Offset + d.Constants.ImmediateOffset)
@@ -368,18 +398,20 @@ internal sealed class CodeMap
         return null;
     }
 
-    private IEnumerable<InputRelocation> RelocationsIn(ulong from, ulong to)
+    /// <summary>The relocations whose fields overlap [from, to); most instructions have none, which allocates nothing.</summary>
+    private IReadOnlyList<InputRelocation> RelocationsIn(ulong from, ulong to)
     {
         // Fields are at most 8 bytes (16 for TLSDESC), so start the search a little before `from`.
         ulong lo = from >= 16 ? from - 16 : 0;
-        int i = LowerBound(lo);
-        for (; i < _relocations.Length && _relocations[i].Offset < to; i++)
+        List<InputRelocation>? found = null;
+        for (int i = LowerBound(lo); i < _relocations.Length && _relocations[i].Offset < to; i++)
         {
             var r = _relocations[i];
             ulong size = (ulong)Math.Max(1, RelocationTypes.Get(r.Type).FieldSize);
             if (r.Offset + size > from)
-                yield return r;
+                (found ??= new List<InputRelocation>(2)).Add(r);
         }
+        return found ?? (IReadOnlyList<InputRelocation>)Array.Empty<InputRelocation>();
     }
 
     private int LowerBound(ulong offset)

@@ -31,11 +31,13 @@ public sealed class Linker
     private readonly LinkResult _result;
     private readonly Stopwatch _clock = Stopwatch.StartNew();
     private readonly Script _script;
+    private readonly Resolution? _resolution; // validate's, when it hands the inputs over already resolved
     private long _lastMark;
 
-    private Linker(LinkOptions options)
+    private Linker(LinkOptions options, Resolution? resolution = null)
     {
         _options = options;
+        _resolution = resolution;
         _result = new LinkResult(_bag);
         _script = LoadScript(options.ScriptPath);
         if (options.ScriptPath is not null)
@@ -53,11 +55,15 @@ public sealed class Linker
 
     /// <summary>
     /// The passes on a kernel and inputs already read (validate --kernel has them open): nothing is read twice, and no
-    /// pass changes <paramref name="inputs"/>.
+    /// pass changes <paramref name="inputs"/>. With <paramref name="resolution"/> (validate's, made by
+    /// <see cref="Resolver"/> from these inputs, this kernel and the default script's linker-defined names) the resolve
+    /// pass reports on it instead of resolving again; it then needs the default script.
     /// </summary>
-    public static LinkResult Link(LinkOptions options, KernelImage kernel, InputSet inputs)
+    public static LinkResult Link(LinkOptions options, KernelImage kernel, InputSet inputs, Resolution? resolution = null)
     {
-        var linker = new Linker(options);
+        if (resolution is not null && options.ScriptPath is not null)
+            throw new ArgumentException("a resolution made elsewhere is made with the default script's names; it cannot serve a link with -T", nameof(resolution));
+        var linker = new Linker(options, resolution);
         linker.Run(kernel, inputs);
         return linker._result;
     }
@@ -120,8 +126,9 @@ public sealed class Linker
     /// <summary>Application first, then the script's symbols, then the kernel's.</summary>
     private Resolved Resolve(KernelImage kernel, InputSet inputs)
     {
-        var linkerNames = LinkerDefinedSymbols.For(_script);
-        var resolution = Resolver.Resolve(inputs, name => linkerNames.Contains(name) || kernel.GlobalSymbols.ContainsKey(name));
+        var linkerNames = _resolution is null ? LinkerDefinedSymbols.For(_script) : LinkerDefinedSymbols.Default;
+        var resolution = _resolution ?? Resolver.Resolve(inputs, name => linkerNames.Contains(name) || kernel.GlobalSymbols.ContainsKey(name));
+        _result.Resolution = resolution;
         ResolutionReport.Symbols(resolution, withUndefined: true, _locator, _bag);
         return new Resolved(resolution, linkerNames);
     }
