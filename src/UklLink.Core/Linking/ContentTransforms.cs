@@ -74,16 +74,28 @@ internal sealed class ContentTransforms : ISectionSizes
 
     public ulong SizeOf(SyntheticPiece piece) => piece == _ehFrameHeader ? EhFrameHeader.SizeFor(_ehFrame) : piece.Size;
 
-    /// <summary>The bytes to copy for a section and the relocations to apply to them (offsets in those bytes).</summary>
-    public (byte[] Data, IReadOnlyList<InputRelocation> Relocations) Contents(InputSection section, Func<InputSection, ulong> offsetInOutput)
+    /// <summary>
+    /// Copies the section's output bytes into <paramref name="destination"/> (as many as fit) and returns the relocations
+    /// to apply to them (offsets in those bytes). A section no transform touches is copied straight from the input's
+    /// mapping (or the rewrite's bytes), with no array in between.
+    /// </summary>
+    public IReadOnlyList<InputRelocation> CopyContents(InputSection section, Func<InputSection, ulong> offsetInOutput, Span<byte> destination)
     {
+        (byte[] Data, IReadOnlyList<InputRelocation> Relocations) made;
         if (Merged.IsMerged(section))
-            return (Merged.ContentsOf(section), Array.Empty<InputRelocation>());
-        if (_ehFrame is { } eh && eh.Contains(section))
-            return (eh.ContentsOf(section, offsetInOutput), eh.RelocationsOf(section).Select(x => x.Relocation with { Offset = x.Offset }).ToList());
-        if (IsReversedTable(section))
-            return Reversed(section);
-        return (_contents.Data(section), _contents.Relocations(section));
+            made = (Merged.ContentsOf(section), Array.Empty<InputRelocation>());
+        else if (_ehFrame is { } eh && eh.Contains(section))
+            made = (eh.ContentsOf(section, offsetInOutput), eh.RelocationsOf(section).Select(x => x.Relocation with { Offset = x.Offset }).ToList());
+        else if (IsReversedTable(section))
+            made = Reversed(section);
+        else
+        {
+            var content = _contents.Content(section);
+            content[..Math.Min(content.Length, destination.Length)].CopyTo(destination);
+            return _contents.Relocations(section);
+        }
+        made.Data.AsSpan(0, Math.Min(made.Data.Length, destination.Length)).CopyTo(destination);
+        return made.Relocations;
     }
 
     /// <summary>

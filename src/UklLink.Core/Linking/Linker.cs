@@ -186,7 +186,8 @@ public sealed class Linker
     private MadeSections ScanRelocations(RewriteOutcome rewritten, Resolved resolved, KernelImage kernel)
     {
         var made = LinkerMadeSections.Build(rewritten.Live, rewritten.Contents, resolved.Resolution, kernel, resolved.LinkerNames,
-            SymbolTableOrder(rewritten.Live, resolved.Resolution, kernel));
+            // Replaying ld's symbol table (some 30k names with the kernel's) only matters when global GOT or IFUNC entries need an order.
+            new Lazy<LdHashOrder>(() => SymbolTableOrder(rewritten.Live, resolved.Resolution, kernel), LazyThreadSafetyMode.None));
         return new MadeSections(made, EhFrameHeader.For(_script, rewritten.Live));
     }
 
@@ -334,8 +335,7 @@ public sealed class Linker
         Parallel.For(0, pieces.Count, i =>
         {
             var (ip, buffer, at) = pieces[i];
-            var (data, relocations) = transforms.Contents(ip.Section, s => layout.Placed[s].Address);
-            data.AsSpan(0, (int)Math.Min((ulong)data.Length, ip.Size)).CopyTo(buffer.AsSpan(at));
+            var relocations = transforms.CopyContents(ip.Section, s => layout.Placed[s].Address, buffer.AsSpan(at, (int)ip.Size));
             var list = new List<RelocationProblem>();
             Relocator.Apply(ip.Section, relocations, buffer, at, ip.Address, bound.Values, list);
             found[i] = list.Count > 0 ? list : null;
