@@ -41,8 +41,10 @@ internal sealed class ContentTransforms : ISectionSizes
     {
         var live = linkOrder.ToHashSet();
         var outputOf = claims.ToDictionary(c => c.Section, c => c.Output);
+        // Merged strings and .eh_frame read what the rewrite pass hands on, like every pass after it.
+        var read = new InputContents(contents.Data, contents.Relocations);
         var merged = MergedSections.Build(linkOrder.Where(s => (s.Flags & SHF_MERGE) != 0 && outputOf.ContainsKey(s)),
-            s => outputOf.TryGetValue(s, out var o) ? o : null);
+            s => outputOf.TryGetValue(s, out var o) ? o : null, read);
         var eh = claims.Where(c => c.Output == EhFrame && c.Section.Name.StartsWith(EhFrame, StringComparison.Ordinal)).Select(c => c.Section).ToList();
         EhFrameLayout? layout = null;
         if (eh.Count > 0)
@@ -52,6 +54,7 @@ internal sealed class ContentTransforms : ISectionSizes
             {
                 IsLive = live.Contains,
                 OutputAlignment = align,
+                Contents = read,
                 ResolveGlobal = symbol => resolution.Definitions.TryGetValue(symbol.Name, out var def)
                     ? new GlobalDefinition(def.IsDefined, def.Section)
                     : new GlobalDefinition(false, null),
