@@ -30,31 +30,40 @@ internal sealed class DecodedInstruction
     public ulong End => Instruction.NextIP;
 
     /// <summary>The relocation at the instruction's displacement or immediate field, if any.</summary>
-    public InputRelocation? RelocationAt(uint fieldOffset, int fieldSize)
-    {
-        if (fieldSize == 0)
-            return null;
-        foreach (var r in Relocations)
-        {
-            if (r.Offset == Offset + fieldOffset)
-                return r;
-        }
-        return null;
-    }
+    public InputRelocation? RelocationAt(uint fieldOffset, int fieldSize) => RelocationAt(Relocations, Offset, fieldOffset, fieldSize);
 
     public InputRelocation? BranchRelocation => RelocationAt(Constants.ImmediateOffset, Constants.ImmediateSize);
     public InputRelocation? DisplacementRelocation => RelocationAt(Constants.DisplacementOffset, Constants.DisplacementSize);
 
     /// <summary>Ends the straight-line path: nothing falls through to the next byte.</summary>
-    public bool IsTerminator => Instruction.FlowControl is FlowControl.UnconditionalBranch or FlowControl.IndirectBranch
-        or FlowControl.Return or FlowControl.Exception || Instruction.Code is Code.Int3 or Code.Hlt;
+    public bool IsTerminator => Terminates(Instruction);
 
     /// <summary>jmp/jcc/call/loop/jrcxz/xbegin with a relative target.</summary>
-    public bool IsDirectBranch => Instruction.Op0Kind is OpKind.NearBranch64 or OpKind.NearBranch32 or OpKind.NearBranch16;
+    public bool IsDirectBranch => IsDirectBranchInstruction(Instruction);
 
     /// <summary>A call may not return (a noreturn callee): what follows starts a new path. A syscall does not end
     /// the path, so bytes that decode as a syscall followed by garbage stay doubtful.</summary>
-    public bool EndsPath => Instruction.FlowControl is FlowControl.Call or FlowControl.IndirectCall && Instruction.Code != Code.Syscall;
+    public bool EndsPath => EndsPathAfter(Instruction);
+
+    // The same facts for an instruction not (yet) wrapped in this class: CodeMap's decoding makes no object per instruction.
+    internal static InputRelocation? RelocationAt(IReadOnlyList<InputRelocation> relocations, ulong offset, uint fieldOffset, int fieldSize)
+    {
+        if (fieldSize == 0)
+            return null;
+        for (int i = 0; i < relocations.Count; i++)
+        {
+            if (relocations[i].Offset == offset + fieldOffset)
+                return relocations[i];
+        }
+        return null;
+    }
+
+    internal static bool Terminates(in Instruction i) => i.FlowControl is FlowControl.UnconditionalBranch or FlowControl.IndirectBranch
+        or FlowControl.Return or FlowControl.Exception || i.Code is Code.Int3 or Code.Hlt;
+
+    internal static bool IsDirectBranchInstruction(in Instruction i) => i.Op0Kind is OpKind.NearBranch64 or OpKind.NearBranch32 or OpKind.NearBranch16;
+
+    internal static bool EndsPathAfter(in Instruction i) => i.FlowControl is FlowControl.Call or FlowControl.IndirectCall && i.Code != Code.Syscall;
 
     public override string ToString() => $"0x{Offset:x}: {Instruction}";
 }
@@ -137,9 +146,6 @@ internal sealed class CodeMap
         Run();
 
         Regions = CodeRegion.Find(section);
-        var sites = new SortedSet<ulong>(_syscalls);
-        LinearSyscalls(sites);
-        SyscallSites = sites.ToArray();
     }
 
     public InputSection Section => _section;
@@ -151,7 +157,16 @@ internal sealed class CodeMap
     /// Offsets of the syscall sites, ascending: those decoded by following control flow (doubtful ones included) and
     /// those a linear sweep of each region finds. validate counts exactly these; the rewriter patches or reports each.
     /// </summary>
-    public IReadOnlyList<ulong> SyscallSites { get; }
+    public IReadOnlyList<ulong> SyscallSites => _sites ??= FindSyscallSites();
+
+    private ulong[]? _sites; // only the rewriter asks: the red-zone analysis of a section never sweeps it
+
+    private ulong[] FindSyscallSites()
+    {
+        var sites = new SortedSet<ulong>(_syscalls);
+        LinearSyscalls(sites);
+        return sites.ToArray();
+    }
 
     public ulong Size => (ulong)_data.LongLength;
 
@@ -276,17 +291,16 @@ internal sealed class CodeMap
                 doubtful = true;
                 break;
             }
-            var d = new DecodedInstruction(instr, constants, relocs, false);
             _flags[o] = Start;
             for (ulong b = o; b < end; b++)
                 _owner[b] = (int)o + 1;
             path.Add(o);
             if (instr.Code == Code.Syscall)
                 _syscalls.Add(o);
-            NoteTargets(d);
-            if (d.IsTerminator)
+            NoteTargets(instr, constants, relocs);
+            if (DecodedInstruction.Terminates(instr))
                 break;
-            if (d.EndsPath)
+            if (DecodedInstruction.EndsPathAfter(instr))
             {
                 // What follows a call is code unless the callee never returns; decode it as a path of its own so
                 // that data after a noreturn call does not cast doubt on this one.
@@ -340,48 +354,49 @@ internal sealed class CodeMap
     }
 
     /// <summary>Branch targets become entries; every target in the section becomes a boundary.</summary>
-    private void NoteTargets(DecodedInstruction d)
+    private void NoteTargets(in Instruction instr, in ConstantOffsets c, IReadOnlyList<InputRelocation> relocations)
     {
-        var instr = d.Instruction;
-        if (d.IsDirectBranch)
+        ulong offset = instr.IP, end = instr.NextIP;
+        if (DecodedInstruction.IsDirectBranchInstruction(instr))
         {
-            if (d.BranchRelocation is { } r)
+            if (DecodedInstruction.RelocationAt(relocations, offset, c.ImmediateOffset, c.ImmediateSize) is { } r)
             {
                 if (r.Symbol.Section == _section && IsPcRelative(r.Type))
                 {
-                    ulong target = (ulong)((long)r.Symbol.Value + r.Addend + (long)(d.End - r.Offset));
-                    AddBoundary(target, new BoundaryReason(BoundaryKind.BranchTarget, d.Offset));
+                    ulong target = (ulong)((long)r.Symbol.Value + r.Addend + (long)(end - r.Offset));
+                    AddBoundary(target, new BoundaryReason(BoundaryKind.BranchTarget, offset));
                     Enqueue(target, 1);
                 }
             }
             else
             {
                 ulong target = instr.NearBranchTarget;
-                AddBoundary(target, new BoundaryReason(BoundaryKind.BranchTarget, d.Offset));
+                AddBoundary(target, new BoundaryReason(BoundaryKind.BranchTarget, offset));
                 Enqueue(target, 1);
             }
         }
         if (instr.IsIPRelativeMemoryOperand)
         {
-            if (d.DisplacementRelocation is { } r)
+            if (DecodedInstruction.RelocationAt(relocations, offset, c.DisplacementOffset, c.DisplacementSize) is { } r)
             {
                 if (r.Symbol.Section == _section && IsPcRelative(r.Type))
-                    AddBoundary((ulong)((long)r.Symbol.Value + r.Addend + (long)(d.End - r.Offset)), new BoundaryReason(BoundaryKind.RipTarget, d.Offset));
+                    AddBoundary((ulong)((long)r.Symbol.Value + r.Addend + (long)(end - r.Offset)), new BoundaryReason(BoundaryKind.RipTarget, offset));
             }
             else
             {
-                AddBoundary(instr.IPRelativeMemoryAddress, new BoundaryReason(BoundaryKind.RipTarget, d.Offset));
+                AddBoundary(instr.IPRelativeMemoryAddress, new BoundaryReason(BoundaryKind.RipTarget, offset));
             }
         }
-        foreach (var r in d.Relocations)
+        for (int i = 0; i < relocations.Count; i++)
         {
+            var r = relocations[i];
             if (r.Symbol.Section != _section || IsPcRelative(r.Type))
                 continue;
             ulong target = (ulong)((long)r.Symbol.Value + r.Addend);
-            AddBoundary(target, new BoundaryReason(BoundaryKind.AddressTaken, d.Offset));
+            AddBoundary(target, new BoundaryReason(BoundaryKind.AddressTaken, offset));
             // An absolute address in an immediate (mov $label, push $label) is probably a code pointer; in a
             // displacement it addresses data.
-            if (r.Offset == d.Offset + d.Constants.ImmediateOffset)
+            if (r.Offset == offset + c.ImmediateOffset)
                 Enqueue(target, 2);
         }
     }

@@ -158,10 +158,14 @@ public sealed class Linker
         var (severity, reason) = RedZoneCheck.SeverityFor(descriptor, linked: true);
         if (severity != Severity.Error)
             return;
-        var check = new RedZoneCheck(_locator, new CodeMaps());
+        var maps = new CodeMaps();
+        var check = new RedZoneCheck(_locator, maps);
         var liveSet = live.ToHashSet();
         foreach (var obj in resolution.Included)
+        {
             check.Check(obj, severity, reason, _bag, liveSet.Contains);
+            maps.Release(obj); // object by object, as validate does: the maps of a 90 MiB application do not stay live together
+        }
     }
 
     /// <summary>Before anything depends on section contents (GOT decisions, layout); the sections as read without --no-syscall-rewrite.</summary>
