@@ -104,8 +104,12 @@ internal sealed class CodeMap
         _section = section;
         _data = section.Data;
         _relocations = section.Relocations.OrderBy(r => r.Offset).ToArray();
-        _flags = new byte[_data.Length];
-        _owner = new int[_data.Length];
+        // From the shared pool, cleared: validate and link's red-zone check decode object after object and give the
+        // buffers back (CodeMaps.Release), so a large application reuses the same memory instead of fresh pages.
+        _flags = System.Buffers.ArrayPool<byte>.Shared.Rent(_data.Length);
+        _owner = System.Buffers.ArrayPool<int>.Shared.Rent(_data.Length);
+        Array.Clear(_flags, 0, _data.Length);
+        Array.Clear(_owner, 0, _data.Length);
         _reader = new ByteArrayCodeReader(_data);
         _decoder = Decoder.Create(64, _reader);
 
@@ -149,6 +153,15 @@ internal sealed class CodeMap
     }
 
     public InputSection Section => _section;
+
+    /// <summary>Gives the per-byte buffers back to the pool; the map must not be used afterwards (<see cref="CodeMaps.Release"/>).</summary>
+    internal void ReturnBuffers()
+    {
+        if (_flags.Length > 0)
+            System.Buffers.ArrayPool<byte>.Shared.Return(_flags);
+        if (_owner.Length > 0)
+            System.Buffers.ArrayPool<int>.Shared.Return(_owner);
+    }
 
     /// <summary>The section's regions: from each symbol (or the section start) to the next.</summary>
     public IReadOnlyList<CodeRegion> Regions { get; }
