@@ -81,12 +81,15 @@ public static class ValidateCommand
         if (kernel is not null)
             log.Debug("read kernel {Path} ({Symbols} global symbols) at {Ms} ms", kernelPath, kernel.GlobalSymbols.Count, clock.ElapsedMilliseconds);
 
-        var bag = Validator.Run(inputs, kernel);
+        var validation = Validator.Run(inputs, kernel);
+        var bag = validation.Findings;
         if (kernel is not null && bag.ErrorCount == 0)
         {
             // What `link` would fail on beyond validate's own checks: layout, slot sizes, relocation ranges (a missing
             // entry is left out: validating a library against a kernel is legitimate).
-            var link = Linker.Link(new LinkOptions { KernelPath = kernelPath!, Inputs = paths, OutputPath = null }, kernel, inputs);
+            // The link passes take validate's resolution instead of resolving the inputs again.
+            var link = Linker.Link(new LinkOptions { KernelPath = kernelPath!, Inputs = paths, OutputPath = null }, kernel, inputs,
+                validation.Resolution);
             foreach (var f in link.Findings.Findings.Where(f => LinkOnlyRules.Contains(f.Rule)))
                 bag.Add(f);
         }

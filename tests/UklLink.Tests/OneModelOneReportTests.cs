@@ -74,6 +74,29 @@ public class OneModelOneReportTests
         Assert.Equal(relocationsBefore, text.Relocations);
     }
 
+    [Fact]
+    public void ValidateHandsItsResolutionToTheLinkPasses()
+    {
+        // validate --kernel resolves the inputs once: the link passes report on validate's resolution.
+        string obj = Toolchain.Assemble(DataInCode, "resolveonce");
+        using var inputs = UklLink.Inputs.InputSet.Load([obj]);
+        string kernelPath = FakeKernel.Build(1, "ukl_entry_SYSCALL_64");
+        using var kernel = UklLink.Kernel.KernelImage.Load(kernelPath);
+        var validation = UklLink.Validation.Validator.Run(inputs, kernel);
+        Assert.Equal(["_start"], validation.Resolution.Definitions.Keys);
+        var options = new LinkOptions { KernelPath = kernelPath, Inputs = [obj], OutputPath = null };
+
+        var link = Linker.Link(options, kernel, inputs, validation.Resolution);
+        Assert.Same(validation.Resolution, link.Resolution);
+        Assert.Equal(1, link.Rewrite!.Patched + link.Rewrite.Fallbacks);
+        // Without one the link resolves for itself, to the same answer.
+        var own = Linker.Link(options, kernel, inputs);
+        Assert.NotSame(validation.Resolution, own.Resolution);
+        Assert.Equal(validation.Resolution.Included, own.Resolution!.Included);
+        // validate resolves with the default script's names: a link with -T must resolve for itself.
+        Assert.Throws<ArgumentException>(() => Linker.Link(options with { ScriptPath = "other.ld" }, kernel, inputs, validation.Resolution));
+    }
+
     /// <summary>Each finding line of the given rules with the lines that continue it (">>> referenced by", hints).</summary>
     private static List<string> Blocks(string report, params string[] rules)
     {

@@ -30,22 +30,40 @@ internal sealed class DecodedInstruction
     public ulong End => Instruction.NextIP;
 
     /// <summary>The relocation at the instruction's displacement or immediate field, if any.</summary>
-    public InputRelocation? RelocationAt(uint fieldOffset, int fieldSize) =>
-        fieldSize == 0 ? null : Relocations.FirstOrDefault(r => r.Offset == Offset + fieldOffset);
+    public InputRelocation? RelocationAt(uint fieldOffset, int fieldSize) => RelocationAt(Relocations, Offset, fieldOffset, fieldSize);
 
     public InputRelocation? BranchRelocation => RelocationAt(Constants.ImmediateOffset, Constants.ImmediateSize);
     public InputRelocation? DisplacementRelocation => RelocationAt(Constants.DisplacementOffset, Constants.DisplacementSize);
 
     /// <summary>Ends the straight-line path: nothing falls through to the next byte.</summary>
-    public bool IsTerminator => Instruction.FlowControl is FlowControl.UnconditionalBranch or FlowControl.IndirectBranch
-        or FlowControl.Return or FlowControl.Exception || Instruction.Code is Code.Int3 or Code.Hlt;
+    public bool IsTerminator => Terminates(Instruction);
 
     /// <summary>jmp/jcc/call/loop/jrcxz/xbegin with a relative target.</summary>
-    public bool IsDirectBranch => Instruction.Op0Kind is OpKind.NearBranch64 or OpKind.NearBranch32 or OpKind.NearBranch16;
+    public bool IsDirectBranch => IsDirectBranchInstruction(Instruction);
 
     /// <summary>A call may not return (a noreturn callee): what follows starts a new path. A syscall does not end
     /// the path, so bytes that decode as a syscall followed by garbage stay doubtful.</summary>
-    public bool EndsPath => Instruction.FlowControl is FlowControl.Call or FlowControl.IndirectCall && Instruction.Code != Code.Syscall;
+    public bool EndsPath => EndsPathAfter(Instruction);
+
+    // The same facts for an instruction not (yet) wrapped in this class: CodeMap's decoding makes no object per instruction.
+    internal static InputRelocation? RelocationAt(IReadOnlyList<InputRelocation> relocations, ulong offset, uint fieldOffset, int fieldSize)
+    {
+        if (fieldSize == 0)
+            return null;
+        for (int i = 0; i < relocations.Count; i++)
+        {
+            if (relocations[i].Offset == offset + fieldOffset)
+                return relocations[i];
+        }
+        return null;
+    }
+
+    internal static bool Terminates(in Instruction i) => i.FlowControl is FlowControl.UnconditionalBranch or FlowControl.IndirectBranch
+        or FlowControl.Return or FlowControl.Exception || i.Code is Code.Int3 or Code.Hlt;
+
+    internal static bool IsDirectBranchInstruction(in Instruction i) => i.Op0Kind is OpKind.NearBranch64 or OpKind.NearBranch32 or OpKind.NearBranch16;
+
+    internal static bool EndsPathAfter(in Instruction i) => i.FlowControl is FlowControl.Call or FlowControl.IndirectCall && i.Code != Code.Syscall;
 
     public override string ToString() => $"0x{Offset:x}: {Instruction}";
 }
@@ -74,7 +92,7 @@ internal sealed class CodeMap
     private readonly byte[] _flags; // Start | Doubtful, at instruction starts
     private const byte Start = 1, DoubtfulFlag = 2;
     private readonly List<ulong> _syscalls = new();
-    private readonly SortedDictionary<ulong, string> _boundaries = new();
+    private readonly Dictionary<ulong, BoundaryReason> _boundaries = new(); // the first reason found for each offset
     private readonly Dictionary<ulong, List<ulong>> _branchSources = new(); // target -> direct branches of this section to it
     private readonly HashSet<ulong> _entries = new(); // boundaries other than direct branch targets
     private readonly List<(ulong Start, ulong End, string Name)> _dataObjects = new();
@@ -88,16 +106,19 @@ internal sealed class CodeMap
         _section = section;
         _data = section.Data;
         _relocations = section.Relocations.OrderBy(r => r.Offset).ToArray();
-        _flags = new byte[_data.Length];
-        _owner = new int[_data.Length];
+        // From the shared pool, cleared: validate and link's red-zone check decode object after object and give the
+        // buffers back (CodeMaps.Release), so a large application reuses the same memory instead of fresh pages.
+        _flags = System.Buffers.ArrayPool<byte>.Shared.Rent(_data.Length);
+        _owner = System.Buffers.ArrayPool<int>.Shared.Rent(_data.Length);
+        Array.Clear(_flags, 0, _data.Length);
+        Array.Clear(_owner, 0, _data.Length);
         _reader = new ByteArrayCodeReader(_data);
         _decoder = Decoder.Create(64, _reader);
 
         Enqueue(0, 0);
         foreach (var sym in references.SymbolsIn(section))
         {
-            string what = sym.Name.Length > 0 ? $"symbol '{sym.Name}'" : "a nameless symbol";
-            AddBoundary(sym.Value, what);
+            AddBoundary(sym.Value, new BoundaryReason(BoundaryKind.Symbol, sym.Value, Name: sym.Name));
             if (sym.Type == STT_OBJECT && sym.Size > 0)
                 _dataObjects.Add((sym.Value, sym.Value + sym.Size, sym.Name));
             else if (sym.Type == STT_FUNC)
@@ -124,19 +145,25 @@ internal sealed class CodeMap
             if (r.Symbol.Section == section && RelocationTypes.Get(r.Type).AbsoluteAddress)
             {
                 ulong target = (ulong)((long)r.Symbol.Value + r.Addend);
-                AddBoundary(target, $"a code pointer at {section.Name}+0x{r.Offset:x}");
+                AddBoundary(target, new BoundaryReason(BoundaryKind.CodePointer, r.Offset, section));
                 Enqueue(target, 2);
             }
         }
         Run();
 
         Regions = CodeRegion.Find(section);
-        var sites = new SortedSet<ulong>(_syscalls);
-        LinearSyscalls(sites);
-        SyscallSites = sites.ToArray();
     }
 
     public InputSection Section => _section;
+
+    /// <summary>Gives the per-byte buffers back to the pool; the map must not be used afterwards (<see cref="CodeMaps.Release"/>).</summary>
+    internal void ReturnBuffers()
+    {
+        if (_flags.Length > 0)
+            System.Buffers.ArrayPool<byte>.Shared.Return(_flags);
+        if (_owner.Length > 0)
+            System.Buffers.ArrayPool<int>.Shared.Return(_owner);
+    }
 
     /// <summary>The section's regions: from each symbol (or the section start) to the next.</summary>
     public IReadOnlyList<CodeRegion> Regions { get; }
@@ -145,7 +172,16 @@ internal sealed class CodeMap
     /// Offsets of the syscall sites, ascending: those decoded by following control flow (doubtful ones included) and
     /// those a linear sweep of each region finds. validate counts exactly these; the rewriter patches or reports each.
     /// </summary>
-    public IReadOnlyList<ulong> SyscallSites { get; }
+    public IReadOnlyList<ulong> SyscallSites => _sites ??= FindSyscallSites();
+
+    private ulong[]? _sites; // only the rewriter asks: the red-zone analysis of a section never sweeps it
+
+    private ulong[] FindSyscallSites()
+    {
+        var sites = new SortedSet<ulong>(_syscalls);
+        LinearSyscalls(sites);
+        return sites.ToArray();
+    }
 
     public ulong Size => (ulong)_data.LongLength;
 
@@ -157,8 +193,25 @@ internal sealed class CodeMap
         _reader.Position = (int)offset;
         _decoder.IP = offset;
         _decoder.Decode(out var instr);
-        return new DecodedInstruction(instr, _decoder.GetConstantOffsets(instr), RelocationsIn(offset, instr.NextIP).ToList(),
+        return new DecodedInstruction(instr, _decoder.GetConstantOffsets(instr), RelocationsIn(offset, instr.NextIP),
             (_flags[offset] & DoubtfulFlag) != 0);
+    }
+
+    /// <summary>
+    /// Just the instruction decoded at <paramref name="offset"/>, if any: for walks over every instruction (the red-zone
+    /// analysis) that need neither its relocations nor its constant offsets, without an object per instruction.
+    /// </summary>
+    public bool TryDecode(ulong offset, out Instruction instruction)
+    {
+        if (offset >= Size || (_flags[offset] & Start) == 0)
+        {
+            instruction = default;
+            return false;
+        }
+        _reader.Position = (int)offset;
+        _decoder.IP = offset;
+        _decoder.Decode(out instruction);
+        return true;
     }
 
     /// <summary>The decoded instruction that ends exactly at <paramref name="offset"/>, if any.</summary>
@@ -181,15 +234,20 @@ internal sealed class CodeMap
     {
         if (from >= to)
             return null;
-        var sorted = _sortedBoundaries ??= _boundaries.Keys.ToArray();
+        if (_sortedBoundaries is null)
+        {
+            _sortedBoundaries = _boundaries.Keys.ToArray();
+            Array.Sort(_sortedBoundaries);
+        }
+        var sorted = _sortedBoundaries;
         int i = Array.BinarySearch(sorted, from);
         if (i < 0)
             i = ~i;
-        return i < sorted.Length && sorted[i] < to ? (sorted[i], _boundaries[sorted[i]]) : null;
+        return i < sorted.Length && sorted[i] < to ? (sorted[i], _boundaries[sorted[i]].ToString()) : null;
     }
 
     /// <summary>A relocation of the section whose field overlaps [from, to).</summary>
-    public bool HasRelocationIn(ulong from, ulong to) => RelocationsIn(from, to).Any();
+    public bool HasRelocationIn(ulong from, ulong to) => RelocationsIn(from, to).Count > 0;
 
     /// <summary>
     /// The direct branches of this section to <paramref name="offset"/>, and whether anything else may enter there (a
@@ -199,14 +257,15 @@ internal sealed class CodeMap
     public (IReadOnlyList<ulong> Branches, bool OtherEntry) WaysInto(ulong offset) =>
         (_branchSources.TryGetValue(offset, out var list) ? list : Array.Empty<ulong>(), _entries.Contains(offset));
 
-    private void AddBoundary(ulong offset, string why, ulong? branchFrom = null)
+    private void AddBoundary(ulong offset, BoundaryReason why)
     {
         if (offset > Size)
             return;
         _boundaries.TryAdd(offset, why);
         _sortedBoundaries = null;
-        if (branchFrom is { } from)
+        if (why.Kind == BoundaryKind.BranchTarget)
         {
+            ulong from = why.At;
             if (!_branchSources.TryGetValue(offset, out var list))
                 _branchSources[offset] = list = new List<ulong>();
             list.Add(from);
@@ -260,23 +319,22 @@ internal sealed class CodeMap
             for (ulong b = o + 1; b < end; b++)
                 overlaps |= _owner[b] != 0;
             var constants = _decoder.GetConstantOffsets(instr);
-            var relocs = RelocationsIn(o, end).ToList();
+            var relocs = RelocationsIn(o, end);
             if (overlaps || InDataObject(end - 1) is not null || !RelocationsFit(instr, constants, relocs))
             {
                 doubtful = true;
                 break;
             }
-            var d = new DecodedInstruction(instr, constants, relocs, false);
             _flags[o] = Start;
             for (ulong b = o; b < end; b++)
                 _owner[b] = (int)o + 1;
             path.Add(o);
             if (instr.Code == Code.Syscall)
                 _syscalls.Add(o);
-            NoteTargets(d);
-            if (d.IsTerminator)
+            NoteTargets(instr, constants, relocs);
+            if (DecodedInstruction.Terminates(instr))
                 break;
-            if (d.EndsPath)
+            if (DecodedInstruction.EndsPathAfter(instr))
             {
                 // What follows a call is code unless the callee never returns; decode it as a path of its own so
                 // that data after a noreturn call does not cast doubt on this one.
@@ -313,7 +371,7 @@ internal sealed class CodeMap
     }
 
     /// <summary>Each relocation in the instruction must be exactly its displacement or immediate field.</summary>
-    private static bool RelocationsFit(in Instruction instr, in ConstantOffsets c, List<InputRelocation> relocs)
+    private static bool RelocationsFit(in Instruction instr, in ConstantOffsets c, IReadOnlyList<InputRelocation> relocs)
     {
         foreach (var r in relocs)
         {
@@ -330,48 +388,49 @@ internal sealed class CodeMap
     }
 
     /// <summary>Branch targets become entries; every target in the section becomes a boundary.</summary>
-    private void NoteTargets(DecodedInstruction d)
+    private void NoteTargets(in Instruction instr, in ConstantOffsets c, IReadOnlyList<InputRelocation> relocations)
     {
-        var instr = d.Instruction;
-        if (d.IsDirectBranch)
+        ulong offset = instr.IP, end = instr.NextIP;
+        if (DecodedInstruction.IsDirectBranchInstruction(instr))
         {
-            if (d.BranchRelocation is { } r)
+            if (DecodedInstruction.RelocationAt(relocations, offset, c.ImmediateOffset, c.ImmediateSize) is { } r)
             {
                 if (r.Symbol.Section == _section && IsPcRelative(r.Type))
                 {
-                    ulong target = (ulong)((long)r.Symbol.Value + r.Addend + (long)(d.End - r.Offset));
-                    AddBoundary(target, $"a branch target (from 0x{d.Offset:x})", d.Offset);
+                    ulong target = (ulong)((long)r.Symbol.Value + r.Addend + (long)(end - r.Offset));
+                    AddBoundary(target, new BoundaryReason(BoundaryKind.BranchTarget, offset));
                     Enqueue(target, 1);
                 }
             }
             else
             {
                 ulong target = instr.NearBranchTarget;
-                AddBoundary(target, $"a branch target (from 0x{d.Offset:x})", d.Offset);
+                AddBoundary(target, new BoundaryReason(BoundaryKind.BranchTarget, offset));
                 Enqueue(target, 1);
             }
         }
         if (instr.IsIPRelativeMemoryOperand)
         {
-            if (d.DisplacementRelocation is { } r)
+            if (DecodedInstruction.RelocationAt(relocations, offset, c.DisplacementOffset, c.DisplacementSize) is { } r)
             {
                 if (r.Symbol.Section == _section && IsPcRelative(r.Type))
-                    AddBoundary((ulong)((long)r.Symbol.Value + r.Addend + (long)(d.End - r.Offset)), $"a RIP-relative operand's target (from 0x{d.Offset:x})");
+                    AddBoundary((ulong)((long)r.Symbol.Value + r.Addend + (long)(end - r.Offset)), new BoundaryReason(BoundaryKind.RipTarget, offset));
             }
             else
             {
-                AddBoundary(instr.IPRelativeMemoryAddress, $"a RIP-relative operand's target (from 0x{d.Offset:x})");
+                AddBoundary(instr.IPRelativeMemoryAddress, new BoundaryReason(BoundaryKind.RipTarget, offset));
             }
         }
-        foreach (var r in d.Relocations)
+        for (int i = 0; i < relocations.Count; i++)
         {
+            var r = relocations[i];
             if (r.Symbol.Section != _section || IsPcRelative(r.Type))
                 continue;
             ulong target = (ulong)((long)r.Symbol.Value + r.Addend);
-            AddBoundary(target, $"an address taken at 0x{d.Offset:x}");
+            AddBoundary(target, new BoundaryReason(BoundaryKind.AddressTaken, offset));
             // An absolute address in an immediate (mov $label, push $label) is probably a code pointer; in a
             // displacement it addresses data.
-            if (r.Offset == d.Offset + d.Constants.ImmediateOffset)
+            if (r.Offset == offset + c.ImmediateOffset)
                 Enqueue(target, 2);
         }
     }
@@ -388,18 +447,20 @@ internal sealed class CodeMap
         return null;
     }
 
-    private IEnumerable<InputRelocation> RelocationsIn(ulong from, ulong to)
+    /// <summary>The relocations whose fields overlap [from, to); most instructions have none, which allocates nothing.</summary>
+    private IReadOnlyList<InputRelocation> RelocationsIn(ulong from, ulong to)
     {
         // Fields are at most 8 bytes (16 for TLSDESC), so start the search a little before `from`.
         ulong lo = from >= 16 ? from - 16 : 0;
-        int i = LowerBound(lo);
-        for (; i < _relocations.Length && _relocations[i].Offset < to; i++)
+        List<InputRelocation>? found = null;
+        for (int i = LowerBound(lo); i < _relocations.Length && _relocations[i].Offset < to; i++)
         {
             var r = _relocations[i];
             ulong size = (ulong)Math.Max(1, RelocationTypes.Get(r.Type).FieldSize);
             if (r.Offset + size > from)
-                yield return r;
+                (found ??= new List<InputRelocation>(2)).Add(r);
         }
+        return found ?? (IReadOnlyList<InputRelocation>)Array.Empty<InputRelocation>();
     }
 
     private int LowerBound(ulong offset)

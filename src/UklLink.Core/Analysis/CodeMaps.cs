@@ -26,6 +26,9 @@ public sealed class CodeMaps
     {
         _references.Remove(obj);
         foreach (var section in obj.AllSections)
-            _maps.Remove(section);
+        {
+            if (_maps.Remove(section, out var map))
+                map.ReturnBuffers();
+        }
     }
 }

@@ -15,7 +15,7 @@ internal enum ReferenceKind
     CodeStart,
 }
 
-internal readonly record struct Reference(ulong Offset, ReferenceKind Kind, string Why);
+internal readonly record struct Reference(ulong Offset, ReferenceKind Kind, BoundaryReason Why);
 
 /// <summary>
 /// Per object: the symbols of each executable section and the references into it from the object's other allocated
@@ -62,30 +62,30 @@ internal sealed class ObjectReferences
                 if (r.Symbol.Section is not { IsExecutable: true } target || target == src)
                     continue;
                 long value = (long)r.Symbol.Value + r.Addend;
-                string from = $"relocation at {src.Name}+0x{r.Offset:x}";
+                var reason = new BoundaryReason(BoundaryKind.Relocation, r.Offset, src);
                 switch (r.Type)
                 {
                     case var t when Get(t).AbsoluteAddress:
-                        AddRef(target, value, src.IsExecutable ? ReferenceKind.Boundary : ReferenceKind.CodePointer, from);
+                        AddRef(target, value, src.IsExecutable ? ReferenceKind.Boundary : ReferenceKind.CodePointer, reason);
                         break;
                     case R_X86_64_PLT32 when src.IsExecutable:
-                        AddRef(target, value + 4, ReferenceKind.CodePointer, from); // call/jmp rel32: the field is last
+                        AddRef(target, value + 4, ReferenceKind.CodePointer, reason); // call/jmp rel32: the field is last
                         break;
                     case R_X86_64_PC32 or R_X86_64_PC64 or R_X86_64_PLT32:
                         if (unwind)
-                            AddRef(target, value, ReferenceKind.CodeStart, $"unwind entry ({from})");
+                            AddRef(target, value, ReferenceKind.CodeStart, reason with { Kind = BoundaryKind.UnwindEntry });
                         else if (src.IsExecutable)
                         {
                             // A RIP-relative operand or branch: the target is S + A + (bytes from the field to the end
-                            // of the instruction), 4 to 8 for a disp32 followed by at most an imm32.
+                            // of the instruction), 4 to 8 for a disp32 followed by reason most an imm32.
                             for (long k = 4; k <= 8; k++)
-                                AddRef(target, value + k, ReferenceKind.Boundary, from);
+                                AddRef(target, value + k, ReferenceKind.Boundary, reason);
                         }
                         else
                             pcRelativeFromData.Add(r);
                         break;
                     case var t when Get(t).GotLoad:
-                        AddRef(target, (long)r.Symbol.Value, ReferenceKind.CodePointer, from);
+                        AddRef(target, (long)r.Symbol.Value, ReferenceKind.CodePointer, reason);
                         break;
                 }
             }
@@ -114,22 +114,21 @@ internal sealed class ObjectReferences
             {
                 var r = relocs[k];
                 long value = (long)r.Symbol.Value + r.Addend;
-                string from = $"relocation at {src.Name}+0x{r.Offset:x}";
                 if (j - i == 1)
                 {
-                    AddRef(r.Symbol.Section!, value, ReferenceKind.CodePointer, from);
+                    AddRef(r.Symbol.Section!, value, ReferenceKind.CodePointer, new BoundaryReason(BoundaryKind.Relocation, r.Offset, src));
                     continue;
                 }
                 ulong start = relocs[i].Offset;
                 if (codeRefs?.GetViewBetween(start, r.Offset) is { Count: > 0 } bases)
                     start = bases.Max;
-                AddRef(r.Symbol.Section!, value - (long)(r.Offset - start), ReferenceKind.CodePointer, $"jump-table entry at {src.Name}+0x{r.Offset:x}");
+                AddRef(r.Symbol.Section!, value - (long)(r.Offset - start), ReferenceKind.CodePointer, new BoundaryReason(BoundaryKind.JumpTableEntry, r.Offset, src));
             }
             i = j;
         }
     }
 
-    private void AddRef(InputSection target, long offset, ReferenceKind kind, string why)
+    private void AddRef(InputSection target, long offset, ReferenceKind kind, BoundaryReason why)
     {
         if (offset >= 0 && (ulong)offset <= target.Size)
             Add(_references, target, new Reference((ulong)offset, kind, why));

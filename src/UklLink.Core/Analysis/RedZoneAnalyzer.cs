@@ -18,37 +18,37 @@ public static class RedZoneAnalyzer
     internal static IReadOnlyList<(CodeRegion Region, IReadOnlyList<RedZoneUse> Uses)> Analyze(CodeMap map)
     {
         var result = new List<(CodeRegion, IReadOnlyList<RedZoneUse>)>();
+        var visited = new System.Collections.BitArray(checked((int)map.Size)); // regions do not overlap: one set serves them all
         foreach (var region in map.Regions)
         {
-            var uses = AnalyzeRegion(map, region);
+            var uses = AnalyzeRegion(map, region, visited);
             if (uses.Count > 0)
                 result.Add((region, uses));
         }
         return result;
     }
 
-    private static List<RedZoneUse> AnalyzeRegion(CodeMap map, CodeRegion region)
+    private static List<RedZoneUse> AnalyzeRegion(CodeMap map, CodeRegion region, System.Collections.BitArray visited)
     {
         var uses = new List<RedZoneUse>();
-        var visited = new HashSet<ulong>();
         var work = new Stack<(ulong Ip, StackState State)>();
         work.Push((region.Start, new StackState(0, true, 0, false)));
-        var formatter = new GasFormatter();
-        var output = new StringOutput();
+        GasFormatter? formatter = null; // only the few instructions that use the red zone are worded
+        StringOutput? output = null;
 
         while (work.Count > 0)
         {
             var (ip, state) = work.Pop();
-            while (ip >= region.Start && ip < region.End && visited.Add(ip))
+            while (ip >= region.Start && ip < region.End && !visited[(int)ip])
             {
-                if (map.At(ip) is not { } decoded)
+                visited[(int)ip] = true;
+                if (!map.TryDecode(ip, out var instr))
                     break;
-                var instr = decoded.Instruction;
 
                 long below = BytesBelowRsp(instr, state);
                 if (below > 0)
                 {
-                    formatter.Format(instr, output);
+                    (formatter ??= new GasFormatter()).Format(instr, output ??= new StringOutput());
                     uses.Add(new RedZoneUse(ip, below, output.ToStringAndReset()));
                 }
 

@@ -140,10 +140,11 @@ public static class LdCommandLine
             return false;
         try
         {
-            using var f = File.OpenRead(path);
-            var head = new byte[Math.Min(4096, (int)Math.Min(f.Length, 4096))];
-            f.ReadExactly(head);
-            if (head.AsSpan().StartsWith("\u007fELF"u8) || head.AsSpan().StartsWith("!<arch>\n"u8) || head.AsSpan().StartsWith("!<thin>\n"u8))
+            // Called for every input: a handle and a stack buffer, no FileStream or array for the objects and archives.
+            using var f = File.OpenHandle(path);
+            Span<byte> head = stackalloc byte[4096];
+            head = head[..RandomAccess.Read(f, head, 0)];
+            if (head.StartsWith("\u007fELF"u8) || head.StartsWith("!<arch>\n"u8) || head.StartsWith("!<thin>\n"u8))
                 return false;
             var words = Words(Encoding.ASCII.GetString(head));
             return words.Count > 0 && words[0] is "GROUP" or "INPUT" or "OUTPUT_FORMAT";

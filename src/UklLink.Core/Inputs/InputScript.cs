@@ -47,8 +47,15 @@ public static partial class InputScript
             var info = new FileInfo(path);
             if (!info.Exists || info.Length == 0 || info.Length > MaxSize)
                 return null;
-            var bytes = File.ReadAllBytes(path);
-            if (bytes.AsSpan().StartsWith("\u007fELF"u8) || bytes.AsSpan().StartsWith("!<arch>\n"u8) || bytes.AsSpan().StartsWith("!<thin>\n"u8))
+            using var file = File.OpenHandle(path);
+            // Most inputs are objects and archives: their first bytes say so, without reading the rest.
+            Span<byte> magic = stackalloc byte[8];
+            int got = RandomAccess.Read(file, magic, 0);
+            magic = magic[..got];
+            if (magic.StartsWith("\u007fELF"u8) || magic.StartsWith("!<arch>\n"u8) || magic.StartsWith("!<thin>\n"u8))
+                return null;
+            var bytes = new byte[RandomAccess.GetLength(file)];
+            if (bytes.Length > MaxSize || RandomAccess.Read(file, bytes, 0) != bytes.Length)
                 return null;
             if (bytes.Any(b => b == 0 || b < 9))
                 return null;

@@ -125,7 +125,9 @@ public sealed unsafe class MappedFile : IDisposable
     {
         using (stream)
         {
-            var bytes = GC.AllocateUninitializedArray<byte>((int)length);
+            // On the pinned heap: the collector never copies these (inputs live as long as the link) nor counts them
+            // against gen0's budget, which the per-relocation and per-symbol objects need.
+            var bytes = GC.AllocateUninitializedArray<byte>((int)length, pinned: true);
             try
             {
                 stream.ReadExactly(bytes);

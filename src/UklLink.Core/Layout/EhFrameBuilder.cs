@@ -26,6 +26,9 @@ public sealed class EhFrameOptions
 
     /// <summary>The output .eh_frame section's alignment; by default the largest input alignment, as ld sets it.</summary>
     public ulong? OutputAlignment { get; init; }
+
+    /// <summary>Where the sections' bytes and relocations are read (a link passes the rewrite pass's contents).</summary>
+    public InputContents Contents { get; init; } = InputContents.AsRead;
 }
 
 /// <summary>
@@ -67,7 +70,7 @@ public static class EhFrameBuilder
     {
         options ??= new EhFrameOptions();
         var resolve = options.ResolveGlobal ?? DefaultResolve;
-        var sections = sectionsInOutputOrder.Where(options.IsLive).Select(s => new EhFrameSection(s)).ToList();
+        var sections = sectionsInOutputOrder.Where(options.IsLive).Select(s => new EhFrameSection(s, options.Contents)).ToList();
         if (options.TraditionalFormat)
         {
             foreach (var s in sections)
@@ -115,9 +118,9 @@ public static class EhFrameBuilder
     /// <summary>bfd's _bfd_elf_parse_eh_frame. Returns why the section cannot be edited, or null.</summary>
     private static string? Parse(EhFrameSection s, Func<InputSymbol, GlobalDefinition> resolve)
     {
-        var data = s.Section.Data;
+        var data = s.Data;
         int size = data.Length;
-        var rels = s.SortedRelocations = s.Section.Relocations.OrderBy(r => r.Offset).ToList();
+        var rels = s.SortedRelocations = s.Relocations.OrderBy(r => r.Offset).ToList();
 
         // First walk: the overall structure.
         for (int p = 0; p != size;)

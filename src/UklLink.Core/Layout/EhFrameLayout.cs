@@ -97,13 +97,20 @@ internal sealed class CieInfo
 /// <summary>One input .eh_frame section as ld lays it out.</summary>
 public sealed class EhFrameSection
 {
-    internal EhFrameSection(InputSection section)
+    internal EhFrameSection(InputSection section, InputContents contents)
     {
         Section = section;
         OutputSize = section.Size;
+        _contents = contents;
     }
 
+    private readonly InputContents _contents;
+
     public InputSection Section { get; }
+
+    /// <summary>The section's bytes and relocations, as the link's passes see them.</summary>
+    internal byte[] Data => _contents.Data(Section);
+    internal IReadOnlyList<InputRelocation> Relocations => _contents.Relocations(Section);
 
     /// <summary>
     /// Whether ld understood the section. When it did not (ParseError says why, and ld prints
@@ -211,7 +218,7 @@ public sealed class EhFrameLayout
     /// <summary>The relocations of <paramref name="section"/> that still apply, with their offsets in the new contents.</summary>
     public IEnumerable<(InputRelocation Relocation, ulong Offset)> RelocationsOf(InputSection section)
     {
-        foreach (var r in section.Relocations)
+        foreach (var r in _bySection[section].Relocations)
             if (MapRelocationOffset(section, r.Offset) is { } at)
                 yield return (r, at);
     }
@@ -268,7 +275,7 @@ public sealed class EhFrameLayout
     public byte[] ContentsOf(InputSection section, Func<InputSection, ulong> offsetInOutputSection)
     {
         var s = _bySection[section];
-        var data = section.Data;
+        var data = s.Data;
         var output = new byte[s.OutputSize];
         if (!s.Parsed || Traditional)
         {

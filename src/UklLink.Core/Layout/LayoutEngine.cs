@@ -117,8 +117,7 @@ public sealed class LayoutEngine
         {
             if (claimed.Contains(section) || !FileMatches(d.FileGlob, d.ExcludeFiles, section.File))
                 continue;
-            var pattern = d.Sections.FirstOrDefault(p => Glob.Matches(p.Glob, section.Name) && !Excluded(p.ExcludeFiles, section.File));
-            if (pattern is null)
+            if (PatternFor(d, section) is not { } pattern)
                 continue;
             claimed.Add(section);
             result.Add((new Claim(section, null), pattern));
@@ -147,6 +146,18 @@ public sealed class LayoutEngine
             .ToList();
     }
 
+    /// <summary>The rule's first pattern that takes <paramref name="section"/> (a loop, not a closure: it runs per rule and per section).</summary>
+    private static SectionPattern? PatternFor(InputSectionDescription d, InputSection section)
+    {
+        for (int i = 0; i < d.Sections.Count; i++)
+        {
+            var p = d.Sections[i];
+            if (Glob.Matches(p.Glob, section.Name) && !Excluded(p.ExcludeFiles, section.File))
+                return p;
+        }
+        return null;
+    }
+
     private static int CompareSorted(Claim a, Claim b, SortKind sort)
     {
         string an = a.Name, bn = b.Name;
@@ -172,7 +183,15 @@ public sealed class LayoutEngine
     private static bool FileMatches(string glob, IReadOnlyList<string> excludes, ObjectFile file) =>
         FileGlobMatches(glob, file) && !Excluded(excludes, file);
 
-    private static bool Excluded(IReadOnlyList<string> excludes, ObjectFile file) => excludes.Any(e => FileGlobMatches(e, file));
+    private static bool Excluded(IReadOnlyList<string> excludes, ObjectFile file)
+    {
+        for (int i = 0; i < excludes.Count; i++)
+        {
+            if (FileGlobMatches(excludes[i], file))
+                return true;
+        }
+        return false;
+    }
 
     /// <summary>ld matches a file pattern against the name as given; archive members also as <c>archive:member</c>.</summary>
     private static bool FileGlobMatches(string glob, ObjectFile file)

@@ -128,9 +128,9 @@ public sealed class MergedSections
     private readonly List<MergeGroup> _groups = new();
     private readonly Dictionary<(object, bool, ulong, int), MergeGroup> _groupIndex = new();
 
-    private MergedSections()
-    {
-    }
+    private readonly InputContents _contents;
+
+    private MergedSections(InputContents contents) => _contents = contents;
 
     /// <summary>The merge groups, in the order their first member was seen.</summary>
     public IReadOnlyList<MergeGroup> Groups => _groups;
@@ -149,9 +149,10 @@ public sealed class MergedSections
     /// section's output section (any key with value equality, e.g. its name); sections it maps to null (discarded)
     /// are left out. Sections only merge with sections of the same output section.
     /// </summary>
-    public static MergedSections Build(IEnumerable<InputSection> sectionsInInputOrder, Func<InputSection, object?> outputSectionOf)
+    public static MergedSections Build(IEnumerable<InputSection> sectionsInInputOrder, Func<InputSection, object?> outputSectionOf,
+        InputContents? contents = null)
     {
-        var result = new MergedSections();
+        var result = new MergedSections(contents ?? InputContents.AsRead);
         foreach (var section in sectionsInInputOrder)
             if ((section.Flags & SHF_MERGE) != 0 && outputSectionOf(section) is { } output)
                 result.Add(section, output);
@@ -181,7 +182,7 @@ public sealed class MergedSections
     public byte[] ContentsOf(InputSection section)
     {
         if (!_members.TryGetValue(section, out var m))
-            return section.Data;
+            return _contents.Data(section);
         if (m.FirstStr is null)
             return Array.Empty<byte>();
         return m.Output ??= Emit(m);
@@ -249,7 +250,7 @@ public sealed class MergedSections
 
     private void Add(InputSection section, object output)
     {
-        if (!IsEligible(section, out int power) || _members.ContainsKey(section))
+        if (!IsEligible(section, _contents.Relocations(section).Count, out int power) || _members.ContainsKey(section))
             return;
         bool strings = (section.Flags & SHF_STRINGS) != 0;
         var key = (output, strings, section.EntrySize, power);
@@ -259,7 +260,7 @@ public sealed class MergedSections
             _groups.Add(group);
             _groupIndex[key] = group;
         }
-        var data = section.Data;
+        var data = _contents.Data(section);
         var contents = data;
         if (strings)
         {
@@ -272,14 +273,14 @@ public sealed class MergedSections
     }
 
     /// <summary>ld's _bfd_add_merge_section checks.</summary>
-    private static bool IsEligible(InputSection section, out int power)
+    private static bool IsEligible(InputSection section, int relocations, out int power)
     {
         power = AlignmentPower(section.Alignment);
         if (section.Size == 0 || section.EntrySize == 0 || section.IsNoBits)
             return false;
         if (section.Size % section.EntrySize != 0)
             return false;
-        if (section.Relocations.Count != 0)
+        if (relocations != 0)
             return false;
         if (power >= 32)
             return false;

@@ -41,8 +41,10 @@ internal sealed class ContentTransforms : ISectionSizes
     {
         var live = linkOrder.ToHashSet();
         var outputOf = claims.ToDictionary(c => c.Section, c => c.Output);
+        // Merged strings and .eh_frame read what the rewrite pass hands on, like every pass after it.
+        var read = new InputContents(contents.Data, contents.Relocations);
         var merged = MergedSections.Build(linkOrder.Where(s => (s.Flags & SHF_MERGE) != 0 && outputOf.ContainsKey(s)),
-            s => outputOf.TryGetValue(s, out var o) ? o : null);
+            s => outputOf.TryGetValue(s, out var o) ? o : null, read);
         var eh = claims.Where(c => c.Output == EhFrame && c.Section.Name.StartsWith(EhFrame, StringComparison.Ordinal)).Select(c => c.Section).ToList();
         EhFrameLayout? layout = null;
         if (eh.Count > 0)
@@ -52,6 +54,7 @@ internal sealed class ContentTransforms : ISectionSizes
             {
                 IsLive = live.Contains,
                 OutputAlignment = align,
+                Contents = read,
                 ResolveGlobal = symbol => resolution.Definitions.TryGetValue(symbol.Name, out var def)
                     ? new GlobalDefinition(def.IsDefined, def.Section)
                     : new GlobalDefinition(false, null),
@@ -74,16 +77,28 @@ internal sealed class ContentTransforms : ISectionSizes
 
     public ulong SizeOf(SyntheticPiece piece) => piece == _ehFrameHeader ? EhFrameHeader.SizeFor(_ehFrame) : piece.Size;
 
-    /// <summary>The bytes to copy for a section and the relocations to apply to them (offsets in those bytes).</summary>
-    public (byte[] Data, IReadOnlyList<InputRelocation> Relocations) Contents(InputSection section, Func<InputSection, ulong> offsetInOutput)
+    /// <summary>
+    /// Copies the section's output bytes into <paramref name="destination"/> (as many as fit) and returns the relocations
+    /// to apply to them (offsets in those bytes). A section no transform touches is copied straight from the input's
+    /// mapping (or the rewrite's bytes), with no array in between.
+    /// </summary>
+    public IReadOnlyList<InputRelocation> CopyContents(InputSection section, Func<InputSection, ulong> offsetInOutput, Span<byte> destination)
     {
+        (byte[] Data, IReadOnlyList<InputRelocation> Relocations) made;
         if (Merged.IsMerged(section))
-            return (Merged.ContentsOf(section), Array.Empty<InputRelocation>());
-        if (_ehFrame is { } eh && eh.Contains(section))
-            return (eh.ContentsOf(section, offsetInOutput), eh.RelocationsOf(section).Select(x => x.Relocation with { Offset = x.Offset }).ToList());
-        if (IsReversedTable(section))
-            return Reversed(section);
-        return (_contents.Data(section), _contents.Relocations(section));
+            made = (Merged.ContentsOf(section), Array.Empty<InputRelocation>());
+        else if (_ehFrame is { } eh && eh.Contains(section))
+            made = (eh.ContentsOf(section, offsetInOutput), eh.RelocationsOf(section).Select(x => x.Relocation with { Offset = x.Offset }).ToList());
+        else if (IsReversedTable(section))
+            made = Reversed(section);
+        else
+        {
+            var content = _contents.Content(section);
+            content[..Math.Min(content.Length, destination.Length)].CopyTo(destination);
+            return _contents.Relocations(section);
+        }
+        made.Data.AsSpan(0, Math.Min(made.Data.Length, destination.Length)).CopyTo(destination);
+        return made.Relocations;
     }
 
     /// <summary>

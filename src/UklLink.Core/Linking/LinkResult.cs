@@ -1,5 +1,6 @@
 using UklLink.Diagnostics;
 using UklLink.Layout;
+using UklLink.Symbols;
 
 namespace UklLink.Linking;
 
@@ -26,6 +27,9 @@ public sealed class LinkResult
     public List<string> FilesRead { get; } = new();
 
     public int GotEntries { get; internal set; }
+
+    /// <summary>How the inputs' symbols resolved (null when the link stopped before the resolve pass).</summary>
+    public Resolution? Resolution { get; internal set; }
 
     /// <summary>Syscall rewrite counts (null with --no-syscall-rewrite).</summary>
     public UklLink.Rewrite.RewriteTotals? Rewrite { get; internal set; }

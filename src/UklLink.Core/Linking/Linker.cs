@@ -31,11 +31,13 @@ public sealed class Linker
     private readonly LinkResult _result;
     private readonly Stopwatch _clock = Stopwatch.StartNew();
     private readonly Script _script;
+    private readonly Resolution? _resolution; // validate's, when it hands the inputs over already resolved
     private long _lastMark;
 
-    private Linker(LinkOptions options)
+    private Linker(LinkOptions options, Resolution? resolution = null)
     {
         _options = options;
+        _resolution = resolution;
         _result = new LinkResult(_bag);
         _script = LoadScript(options.ScriptPath);
         if (options.ScriptPath is not null)
@@ -53,11 +55,15 @@ public sealed class Linker
 
     /// <summary>
     /// The passes on a kernel and inputs already read (validate --kernel has them open): nothing is read twice, and no
-    /// pass changes <paramref name="inputs"/>.
+    /// pass changes <paramref name="inputs"/>. With <paramref name="resolution"/> (validate's, made by
+    /// <see cref="Resolver"/> from these inputs, this kernel and the default script's linker-defined names) the resolve
+    /// pass reports on it instead of resolving again; it then needs the default script.
     /// </summary>
-    public static LinkResult Link(LinkOptions options, KernelImage kernel, InputSet inputs)
+    public static LinkResult Link(LinkOptions options, KernelImage kernel, InputSet inputs, Resolution? resolution = null)
     {
-        var linker = new Linker(options);
+        if (resolution is not null && options.ScriptPath is not null)
+            throw new ArgumentException("a resolution made elsewhere is made with the default script's names; it cannot serve a link with -T", nameof(resolution));
+        var linker = new Linker(options, resolution);
         linker.Run(kernel, inputs);
         return linker._result;
     }
@@ -120,8 +126,9 @@ public sealed class Linker
     /// <summary>Application first, then the script's symbols, then the kernel's.</summary>
     private Resolved Resolve(KernelImage kernel, InputSet inputs)
     {
-        var linkerNames = LinkerDefinedSymbols.For(_script);
-        var resolution = Resolver.Resolve(inputs, name => linkerNames.Contains(name) || kernel.GlobalSymbols.ContainsKey(name));
+        var linkerNames = _resolution is null ? LinkerDefinedSymbols.For(_script) : LinkerDefinedSymbols.Default;
+        var resolution = _resolution ?? Resolver.Resolve(inputs, name => linkerNames.Contains(name) || kernel.GlobalSymbols.ContainsKey(name));
+        _result.Resolution = resolution;
         ResolutionReport.Symbols(resolution, withUndefined: true, _locator, _bag);
         return new Resolved(resolution, linkerNames);
     }
@@ -151,10 +158,14 @@ public sealed class Linker
         var (severity, reason) = RedZoneCheck.SeverityFor(descriptor, linked: true);
         if (severity != Severity.Error)
             return;
-        var check = new RedZoneCheck(_locator, new CodeMaps());
+        var maps = new CodeMaps();
+        var check = new RedZoneCheck(_locator, maps);
         var liveSet = live.ToHashSet();
         foreach (var obj in resolution.Included)
+        {
             check.Check(obj, severity, reason, _bag, liveSet.Contains);
+            maps.Release(obj); // object by object, as validate does: the maps of a 90 MiB application do not stay live together
+        }
     }
 
     /// <summary>Before anything depends on section contents (GOT decisions, layout); the sections as read without --no-syscall-rewrite.</summary>
@@ -204,7 +215,8 @@ public sealed class Linker
     private MadeSections ScanRelocations(RewriteOutcome rewritten, Resolved resolved, KernelImage kernel)
     {
         var made = LinkerMadeSections.Build(rewritten.Live, rewritten.Contents, resolved.Resolution, kernel, resolved.LinkerNames,
-            SymbolTableOrder(rewritten.Live, resolved.Resolution, kernel));
+            // Replaying ld's symbol table (some 30k names with the kernel's) only matters when global GOT or IFUNC entries need an order.
+            new Lazy<LdHashOrder>(() => SymbolTableOrder(rewritten.Live, resolved.Resolution, kernel), LazyThreadSafetyMode.None));
         return new MadeSections(made, EhFrameHeader.For(_script, rewritten.Live));
     }
 
@@ -356,8 +368,7 @@ public sealed class Linker
         Parallel.For(0, pieces.Count, i =>
         {
             var (ip, buffer, at) = pieces[i];
-            var (data, relocations) = transforms.Contents(ip.Section, s => layout.Placed[s].Address);
-            data.AsSpan(0, (int)Math.Min((ulong)data.Length, ip.Size)).CopyTo(buffer.AsSpan(at));
+            var relocations = transforms.CopyContents(ip.Section, s => layout.Placed[s].Address, buffer.AsSpan(at, (int)ip.Size));
             var list = new List<RelocationProblem>();
             Relocator.Apply(ip.Section, relocations, buffer, at, ip.Address, bound.Values, list);
             found[i] = list.Count > 0 ? list : null;

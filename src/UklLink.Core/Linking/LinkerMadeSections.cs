@@ -28,7 +28,7 @@ internal sealed class LinkerMadeSections
     public List<SyntheticPiece> Pieces { get; } = new();
 
     public static LinkerMadeSections Build(IReadOnlyList<InputSection> live, SectionContents contents, Resolution resolution, KernelImage kernel,
-        IReadOnlySet<string> scriptNames, LdHashOrder symbolOrder)
+        IReadOnlySet<string> scriptNames, Lazy<LdHashOrder> symbolOrder)
     {
         var made = new LinkerMadeSections();
         // The GOT decision depends only on the instruction and the kind of target, not on addresses.
@@ -49,7 +49,7 @@ internal sealed class LinkerMadeSections
                     continue;
                 }
                 if (RelocationTypes.Get(r.Type).GotLoad
-                    && Relocator.NeedsGotEntry(r, contents.Data(section), preliminary.Resolve(r.Symbol)))
+                    && Relocator.NeedsGotEntry(r, contents.Content(section), preliminary.Resolve(r.Symbol)))
                     gotKeys.Add(key);
             }
 
@@ -76,7 +76,7 @@ internal sealed class LinkerMadeSections
             }
         }
         var globals = gotKeys.Concat(made._indirect.Keys).Where(k => !k.IsLocal).Select(k => k.Name!).Distinct(StringComparer.Ordinal)
-            .OrderBy(symbolOrder.Rank).ThenBy(n => n, StringComparer.Ordinal);
+            .OrderBy(n => symbolOrder.Value.Rank(n)).ThenBy(n => n, StringComparer.Ordinal);
         foreach (var name in globals)
         {
             if (made._indirect.TryGetValue(GotKey.Global(name), out var f))
@@ -88,7 +88,7 @@ internal sealed class LinkerMadeSections
         foreach (var f in locals)
             Allocate(f);
         // ld fills the local IFUNCs' entries while it writes local symbols, before it walks the global ones.
-        var finish = locals.Concat(made._indirect.Values.Where(f => !f.Key.IsLocal).OrderBy(f => symbolOrder.Rank(f.Key.Name!))
+        var finish = locals.Concat(made._indirect.Values.Where(f => !f.Key.IsLocal).OrderBy(f => symbolOrder.Value.Rank(f.Key.Name!))
             .ThenBy(f => f.Key.Name!, StringComparer.Ordinal)).ToList();
         made.Indirect = new IndirectFunctionSections(plt, finish, plt.Count + finish.Sum(f => f.ExtraRelocations));
 
@@ -126,7 +126,7 @@ internal sealed class LinkerMadeSections
         : resolution.Definitions.TryGetValue(symbol.Name, out var d) ? d : null;
 
     /// <summary>The IFUNC a relocation target key names, if it is one the link makes entries for.</summary>
-    public IndirectFunction? IndirectFor(GotKey key) => _indirect.GetValueOrDefault(key);
+    public IndirectFunction? IndirectFor(GotKey key) => _indirect.Count == 0 ? null : _indirect.GetValueOrDefault(key); // asked per relocation: most links have no IFUNC
 
     public Dictionary<InputSymbol, ulong> CommonAddresses()
     {

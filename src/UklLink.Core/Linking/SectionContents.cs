@@ -19,6 +19,9 @@ internal sealed class SectionContents
 
     public byte[] Data(InputSection section) => _rewritten.TryGetValue(section, out var r) ? r.Data : section.Data;
 
+    /// <summary>The same bytes without a copy: the rewrite's array, or a span over the mapped input.</summary>
+    public ReadOnlySpan<byte> Content(InputSection section) => _rewritten.TryGetValue(section, out var r) ? r.Data : section.Content;
+
     public IReadOnlyList<InputRelocation> Relocations(InputSection section) =>
         _rewritten.TryGetValue(section, out var r) ? r.Relocations : section.Relocations;
 

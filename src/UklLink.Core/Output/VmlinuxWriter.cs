@@ -145,31 +145,35 @@ public static class VmlinuxWriter
     private static (byte[] Locals, byte[] Globals, byte[] Names, int LocalCount) BuildSymbols(int oldStrtabSize, List<SectionHeader> shdrs,
         IReadOnlyList<OutputSymbol> symbols)
     {
-        var strings = new MemoryStream();
-        var offsets = new Dictionary<string, uint>(StringComparer.Ordinal);
-        uint Name(string name)
-        {
-            if (!offsets.TryGetValue(name, out uint at))
-            {
-                at = (uint)(oldStrtabSize + strings.Length);
-                strings.Write(Encoding.UTF8.GetBytes(name));
-                strings.WriteByte(0);
-                offsets[name] = at;
-            }
-            return at;
-        }
-
         var locals = symbols.Where(s => s.Bind == STB_LOCAL).ToList();
         var globals = symbols.Where(s => s.Bind != STB_LOCAL).ToList();
+        // Each distinct name once, in first-use order (locals, then globals): sized first, then encoded into one array,
+        // so tens of thousands of names cost no per-name buffers.
+        var offsets = new Dictionary<string, uint>(symbols.Count, StringComparer.Ordinal);
+        var distinct = new List<string>(symbols.Count);
+        int length = 0;
+        foreach (var s in locals.Concat(globals))
+        {
+            if (offsets.TryAdd(s.Name, (uint)(oldStrtabSize + length)))
+            {
+                distinct.Add(s.Name);
+                length += Encoding.UTF8.GetByteCount(s.Name) + 1;
+            }
+        }
+        var names = new byte[length];
+        int written = 0;
+        foreach (string name in distinct)
+            written += Encoding.UTF8.GetBytes(name, names.AsSpan(written)) + 1; // the NUL is already there
+
         var localBytes = new byte[locals.Count * SymSize];
         var globalBytes = new byte[globals.Count * SymSize];
         int at = 0;
         foreach (var s in locals)
-            at = WriteSymbol(localBytes, at, s, Name(s.Name), shdrs);
+            at = WriteSymbol(localBytes, at, s, offsets[s.Name], shdrs);
         at = 0;
         foreach (var s in globals)
-            at = WriteSymbol(globalBytes, at, s, Name(s.Name), shdrs);
-        return (localBytes, globalBytes, strings.ToArray(), locals.Count);
+            at = WriteSymbol(globalBytes, at, s, offsets[s.Name], shdrs);
+        return (localBytes, globalBytes, names, locals.Count);
     }
 
     private static int WriteSymbol(byte[] d, int at, OutputSymbol s, uint name, List<SectionHeader> shdrs)

@@ -76,7 +76,7 @@ public sealed class SyscallRewriter
 
     /// <summary>Cheap test before any decoding: an executable section with file bytes that contain the pair 0F 05.</summary>
     public static bool MayContainSyscall(InputSection section) =>
-        section.IsExecutable && !section.IsNoBits && section.Data.AsSpan().IndexOf((ReadOnlySpan<byte>)[0x0F, 0x05]) >= 0;
+        section.IsExecutable && !section.IsNoBits && section.Content.IndexOf((ReadOnlySpan<byte>)[0x0F, 0x05]) >= 0;
 
     private static SectionRewrite Unchanged(InputSection section) => new(section, section.Data,
         section.Relocations.Select(r => new RewriteRelocation(r.Offset, r.Type, new SymbolTarget(r.Symbol), r.Addend) { Original = r })

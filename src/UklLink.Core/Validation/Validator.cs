@@ -37,7 +37,11 @@ public sealed class Validator
         _redZone = new RedZoneCheck(_locator, _maps);
     }
 
-    public static FindingBag Run(InputSet inputs, KernelImage? kernel)
+    /// <summary>
+    /// Checks every object of <paramref name="inputs"/>; the resolution is the default script's and
+    /// <paramref name="kernel"/>'s (what `link` without -T resolves against), so `link` can reuse it.
+    /// </summary>
+    public static ValidationResult Run(InputSet inputs, KernelImage? kernel)
     {
         var v = new Validator();
         ResolutionReport.Rejected(inputs, v._bag);
@@ -51,7 +55,7 @@ public sealed class Validator
         ResolutionReport.Symbols(resolution, withUndefined: kernel is not null, v._locator, v._bag);
         if (kernel is not null)
             v.CheckKernel(kernel, kernelBag, checkedKernel);
-        return v._bag;
+        return new ValidationResult(v._bag, resolution);
     }
 
     private void CheckObject(ObjectFile obj, (Severity Severity, RedZoneCheck.Reason Reason) redZone)

@@ -35,7 +35,7 @@ public enum RelocationProblemKind { Overflow, Unsupported, Sequence, Discarded }
 public static class Relocator
 {
     /// <summary>True when a relocation needs a GOT slot because its instruction cannot be relaxed.</summary>
-    public static bool NeedsGotEntry(InputRelocation r, byte[] data, RelocationTarget target)
+    public static bool NeedsGotEntry(InputRelocation r, ReadOnlySpan<byte> data, RelocationTarget target)
     {
         return RelocationTypes.Get(r.Type).GotLoad && GotRelaxation(r, data, target) == GotForm.Keep;
     }
