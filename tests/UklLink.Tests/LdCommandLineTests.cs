@@ -101,6 +101,28 @@ public class LdCommandLineTests
     }
 
     [Fact]
+    public void AnOwnOptionsValueThatLooksLikeAnInputScriptIsNotExpanded()
+    {
+        // Found by the script fuzz target: `--script FILE` whose text starts with OUTPUT_FORMAT (as GNU ld's own
+        // scripts do) was read as an input script and replaced by the (no) files it names, so the next argument became
+        // the script and the link failed with "Option '--output' is required" instead of a message about the script.
+        string dir = Toolchain.NewWorkDirectory();
+        string script = Path.Combine(dir, "looks-like-input.ld");
+        File.WriteAllText(script, "OUTPUT_FORMAT(elf64-x86-64)\nGROUP ( libc.a )\n");
+        var x = LdCommandLine.Expand(["-k", "vmlinux", "-T", script, "-o", "out", "a.o"],
+            t => t is "-T" ? (true, true) : Options(t), NoDefaults);
+        Assert.Equal(["-k", "vmlinux", "-T", script, "-o", "out", "a.o"], x.Arguments);
+
+        // Through the command: the script's own error, one line naming it.
+        File.WriteAllText(script, "OUTPUT_FORMAT)\n");
+        var r = Cli.Run("link", "-k", FakeKernel.Build(), "--script", script, "-o", Path.Combine(dir, "out"),
+            Toolchain.CompileC("void _start(void) { for (;;) ; }", Toolchain.UklFlags, "scriptapp"));
+        Assert.Equal(2, r.ExitCode);
+        var line = Assert.Single(r.StderrLines);
+        Assert.Contains($"{script}:1:14: expected '('", line);
+    }
+
+    [Fact]
     public void AnInputScriptStandsForTheArchivesItNames()
     {
         // glibc's libm.a is such a script: GROUP ( libm-2.36.a libmvec.a ).

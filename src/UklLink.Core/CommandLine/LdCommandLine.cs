@@ -30,7 +30,9 @@ public static class LdCommandLine
     public static LdExpansion Expand(IReadOnlyList<string> args, Func<string, (bool IsOption, bool TakesValue)> commandOption,
         IReadOnlyList<string>? defaultDirectories = null)
     {
-        var items = new List<(LdOption? Option, string Token, string? Value)>();
+        // Own: one of the command's own options or its value, which passes through untouched (never read as an input:
+        // `--script FILE` whose text starts like an input script is still the script).
+        var items = new List<(LdOption? Option, string Token, string? Value, bool Own)>();
         int end = args.Count;
         for (int i = 0; i < args.Count; i++)
         {
@@ -43,21 +45,21 @@ public static class LdCommandLine
             var (isOption, takesValue) = commandOption(t);
             if (isOption)
             {
-                items.Add((null, t, null));
+                items.Add((null, t, null, true));
                 if (takesValue && !t.Contains('=') && i + 1 < args.Count)
-                    items.Add((null, args[++i], null));
+                    items.Add((null, args[++i], null, true));
                 continue;
             }
             string? next = i + 1 < args.Count ? args[i + 1] : null;
             var option = LdOptions.Match(t, next, out var value, out bool usesNext);
             if (option is not null && usesNext)
                 i++;
-            items.Add((option, t, value));
+            items.Add((option, t, value, false));
         }
 
         var searchDirs = new List<string>();
         bool noDefaults = false;
-        foreach (var (option, _, value) in items)
+        foreach (var (option, _, value, _) in items)
         {
             if (option?.Kind == LdOptionKind.SearchDirectory)
                 searchDirs.Add(value!);
@@ -69,10 +71,13 @@ public static class LdCommandLine
         var result = new List<string>();
         var ignored = new List<string>();
         var libraries = new List<(string, string)>();
-        foreach (var (option, token, value) in items)
+        foreach (var (option, token, value, own) in items)
         {
             switch (option?.Kind)
             {
+                case null when own:
+                    result.Add(token);
+                    break;
                 case null:
                     result.AddRange(IsInputScript(token) ? ScriptInputs(token, search) : [token]);
                     break;
