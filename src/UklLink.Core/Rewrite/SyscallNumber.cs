@@ -20,12 +20,11 @@ internal static class SyscallNumber
     /// a loop around it.</summary>
     public const int MaxSteps = 64;
 
-    private static readonly InstructionInfoFactory Info = new();
-
     /// <summary>The constant in %rax at <paramref name="site"/> (a <c>syscall</c> of <paramref name="map"/>), or null.</summary>
     public static int? Find(CodeMap map, DecodedInstruction site)
     {
         long? found = null;
+        var info = new InstructionInfoFactory(); // not thread-safe: one per walk, not one shared by every rewriter
         var work = new Stack<(ulong At, Register Reg)>();
         var seen = new HashSet<(ulong, Register)>();
         work.Push((site.Offset, Register.RAX));
@@ -67,7 +66,7 @@ internal static class SyscallNumber
             }
             if (i.FlowControl is not (FlowControl.Next or FlowControl.ConditionalBranch) || i.Code == Code.Syscall && reg is Register.RAX or Register.RCX or Register.R11)
                 return null;
-            if (!Writes(i, reg))
+            if (!Writes(info, i, reg))
             {
                 work.Push((prev.Offset, reg));
                 continue;
@@ -92,9 +91,9 @@ internal static class SyscallNumber
     private static bool CalleeSaved(Register reg) =>
         reg is Register.RBX or Register.RBP or Register.R12 or Register.R13 or Register.R14 or Register.R15;
 
-    private static bool Writes(in Instruction i, Register reg)
+    private static bool Writes(InstructionInfoFactory info, in Instruction i, Register reg)
     {
-        foreach (var r in Info.GetInfo(i).GetUsedRegisters())
+        foreach (var r in info.GetInfo(i).GetUsedRegisters())
         {
             if (r.Register.GetFullRegister() == reg
                 && r.Access is OpAccess.Write or OpAccess.ReadWrite or OpAccess.CondWrite or OpAccess.ReadCondWrite)
