@@ -43,6 +43,9 @@ public static class SlotAbi
     /// </summary>
     public const string BypassEntryPrefix = "ukl_bypass_";
 
+    /// <summary>Whether a trampoline entering through <paramref name="entry"/> bypasses (any entry but the syscall entry).</summary>
+    public static bool IsBypassEntry(string? entry) => entry is not null && entry != SyscallEntrySymbol;
+
     /// <summary>The highest system call number whose bypass entry ukl-link looks for.</summary>
     public const int MaxBypassNumber = 511;
 

@@ -50,7 +50,7 @@ public sealed record TrampolineInfo(ulong Address, ulong Size, ulong SiteAddress
     public string Entry { get; init; } = UklLink.Kernel.SlotAbi.SyscallEntrySymbol;
 
     /// <summary>Whether it enters through a bypass entry.</summary>
-    public bool Bypass => Entry != UklLink.Kernel.SlotAbi.SyscallEntrySymbol;
+    public bool Bypass => UklLink.Kernel.SlotAbi.IsBypassEntry(Entry);
 
     /// <summary>"syscall 0 (read)", "syscall ?" when the number is not a constant.</summary>
     public string DescribeNumber() => Number is { } n ? $"syscall {n}{(UklLink.Rewrite.SyscallNames.Of(n) is { } name ? $" ({name})" : "")}" : "syscall ?";

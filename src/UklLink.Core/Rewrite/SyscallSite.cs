@@ -40,7 +40,7 @@ public sealed record SyscallSite(
     public string? Entry { get; init; }
 
     /// <summary>Whether the site enters through a bypass entry (<c>--bypass</c>).</summary>
-    public bool Bypass => Entry is { } e && e != UklLink.Kernel.SlotAbi.SyscallEntrySymbol;
+    public bool Bypass => UklLink.Kernel.SlotAbi.IsBypassEntry(Entry);
 
     /// <summary><c>file.o:(.text+0x12)</c>, with the enclosing function when known.</summary>
     public override string ToString()

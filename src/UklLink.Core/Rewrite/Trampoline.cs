@@ -23,5 +23,5 @@ public sealed record Trampoline(int Index, ulong SiteOffset, byte[] Code, IReadO
     public int? SyscallNumber { get; init; }
 
     /// <summary>Whether the trampoline enters through a bypass entry (<c>--bypass</c>).</summary>
-    public bool Bypass => EntrySymbol != UklLink.Kernel.SlotAbi.SyscallEntrySymbol;
+    public bool Bypass => UklLink.Kernel.SlotAbi.IsBypassEntry(EntrySymbol);
 }
