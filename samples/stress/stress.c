@@ -506,6 +506,18 @@ static void check_restart(void)
  * wakes the parent. The parent was switched out while blocked, so its FPU registers must be reloaded before it
  * resumes (TIF_NEED_FPU_LOAD): then it sees its own pattern again, not the child's.
  */
+/* Loads or stores xmm0-xmm15 from or to the 256 bytes at asm operand OP (e.g. "%0"), inside an asm statement. */
+#define XMM_LOAD_ONE(op, n, off) "movdqu " #off "(" op "), %%xmm" #n "\n\t"
+#define XMM_STORE_ONE(op, n, off) "movdqu %%xmm" #n ", " #off "(" op ")\n\t"
+#define XMM_ALL(one, op) \
+    one(op, 0, 0) one(op, 1, 16) one(op, 2, 32) one(op, 3, 48) one(op, 4, 64) one(op, 5, 80) one(op, 6, 96) \
+    one(op, 7, 112) one(op, 8, 128) one(op, 9, 144) one(op, 10, 160) one(op, 11, 176) one(op, 12, 192) \
+    one(op, 13, 208) one(op, 14, 224) one(op, 15, 240)
+#define XMM_LOAD_ALL(op) XMM_ALL(XMM_LOAD_ONE, op)
+#define XMM_STORE_ALL(op) XMM_ALL(XMM_STORE_ONE, op)
+#define XMM_CLOBBERS "xmm0", "xmm1", "xmm2", "xmm3", "xmm4", "xmm5", "xmm6", "xmm7", "xmm8", "xmm9", "xmm10", \
+    "xmm11", "xmm12", "xmm13", "xmm14", "xmm15"
+
 static void check_fpu_switch(void)
 {
     struct sample_line l = { .len = 0 };
@@ -524,12 +536,8 @@ static void check_fpu_switch(void)
     if (pid == 0) {
         sleep_ms(200);
         __asm__ volatile(
-            "movdqu 0(%0), %%xmm0\n\tmovdqu 16(%0), %%xmm1\n\tmovdqu 32(%0), %%xmm2\n\tmovdqu 48(%0), %%xmm3\n\t"
-            "movdqu 64(%0), %%xmm4\n\tmovdqu 80(%0), %%xmm5\n\tmovdqu 96(%0), %%xmm6\n\tmovdqu 112(%0), %%xmm7\n\t"
-            "movdqu 128(%0), %%xmm8\n\tmovdqu 144(%0), %%xmm9\n\tmovdqu 160(%0), %%xmm10\n\tmovdqu 176(%0), %%xmm11\n\t"
-            "movdqu 192(%0), %%xmm12\n\tmovdqu 208(%0), %%xmm13\n\tmovdqu 224(%0), %%xmm14\n\tmovdqu 240(%0), %%xmm15\n\t"
-            : : "r"(theirs) : "xmm0", "xmm1", "xmm2", "xmm3", "xmm4", "xmm5", "xmm6", "xmm7", "xmm8", "xmm9",
-              "xmm10", "xmm11", "xmm12", "xmm13", "xmm14", "xmm15", "memory");
+            XMM_LOAD_ALL("%0")
+            : : "r"(theirs) : XMM_CLOBBERS, "memory");
         sys(SYS_write, fds[1], (long)"x", 1, 0);
         sys(SYS_exit, 0, 0, 0, 0);
     }
@@ -538,20 +546,13 @@ static void check_fpu_switch(void)
     register long rsi __asm__("rsi") = (long)&c;
     register long rdx __asm__("rdx") = 1;
     __asm__ volatile(
-        "movdqu 0(%4), %%xmm0\n\tmovdqu 16(%4), %%xmm1\n\tmovdqu 32(%4), %%xmm2\n\tmovdqu 48(%4), %%xmm3\n\t"
-        "movdqu 64(%4), %%xmm4\n\tmovdqu 80(%4), %%xmm5\n\tmovdqu 96(%4), %%xmm6\n\tmovdqu 112(%4), %%xmm7\n\t"
-        "movdqu 128(%4), %%xmm8\n\tmovdqu 144(%4), %%xmm9\n\tmovdqu 160(%4), %%xmm10\n\tmovdqu 176(%4), %%xmm11\n\t"
-        "movdqu 192(%4), %%xmm12\n\tmovdqu 208(%4), %%xmm13\n\tmovdqu 224(%4), %%xmm14\n\tmovdqu 240(%4), %%xmm15\n\t"
+        XMM_LOAD_ALL("%4")
         "mov $0, %%eax\n\t"
         "syscall\n\t"
-        "movdqu %%xmm0, 0(%5)\n\tmovdqu %%xmm1, 16(%5)\n\tmovdqu %%xmm2, 32(%5)\n\tmovdqu %%xmm3, 48(%5)\n\t"
-        "movdqu %%xmm4, 64(%5)\n\tmovdqu %%xmm5, 80(%5)\n\tmovdqu %%xmm6, 96(%5)\n\tmovdqu %%xmm7, 112(%5)\n\t"
-        "movdqu %%xmm8, 128(%5)\n\tmovdqu %%xmm9, 144(%5)\n\tmovdqu %%xmm10, 160(%5)\n\tmovdqu %%xmm11, 176(%5)\n\t"
-        "movdqu %%xmm12, 192(%5)\n\tmovdqu %%xmm13, 208(%5)\n\tmovdqu %%xmm14, 224(%5)\n\tmovdqu %%xmm15, 240(%5)\n\t"
+        XMM_STORE_ALL("%5")
         : "=a"(r), "+r"(rdi), "+r"(rsi), "+r"(rdx)
         : "r"(mine), "r"(after)
-        : "rcx", "r11", "xmm0", "xmm1", "xmm2", "xmm3", "xmm4", "xmm5", "xmm6", "xmm7", "xmm8", "xmm9", "xmm10",
-          "xmm11", "xmm12", "xmm13", "xmm14", "xmm15", "memory");
+        : "rcx", "r11", XMM_CLOBBERS, "memory");
     sys(SYS_wait4, pid, 0, 0, 0);
     sys(SYS_close, fds[0], 0, 0, 0);
     sys(SYS_close, fds[1], 0, 0, 0);
